@@ -1,0 +1,57 @@
+# Warden: `make run` serves on http://127.0.0.1:8000, `make test` runs the suite.
+# Both create .venv and install the pinned requirements first.
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint superuser system-deps clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Warden needs Python 3.11 or newer on PATH."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py warden_setup --host $(HOST) --port $(PORT)
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed-dev
+	-@$(MAKE) --no-print-directory system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+superuser: $(VENV)/.installed
+	$(BIN)/python manage.py createsuperuser
+
+# Debian packages some tests drive (a real browser, nginx, a load tool). Installed when we
+# are root on a Debian-like machine; elsewhere those tests skip and say why.
+SYSTEM_PACKAGES := chromium nginx-light wrk
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing$$missing"; \
+		(apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$missing >/dev/null)) \
+		|| echo "Could not install$$missing; the tests that need them will skip."; \
+	else echo "Not installed:$$missing (tests that need them will skip)."; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache staticfiles

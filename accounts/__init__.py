@@ -1,0 +1,1 @@
+"""Users, roles, sessions, service clients, signing keys and the audit trail."""

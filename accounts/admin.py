@@ -1,0 +1,212 @@
+"""Admin for users, roles, sessions, service clients, signing keys and the audit trail."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
+from django.template.response import TemplateResponse
+
+from accounts import services
+from accounts.models import AuditEvent, AuthSession, Role, ServiceClient, SigningKey, User
+
+admin.site.site_header = "Warden administration"
+admin.site.site_title = "Warden admin"
+
+
+class WardenUserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class WardenUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class WardenUserAdmin(UserAdmin):
+    form = WardenUserChangeForm
+    add_form = WardenUserCreationForm
+    ordering = ("email",)
+    search_fields = ("email", "first_name", "last_name", "public_id")
+    list_display = ("email", "roles", "providers", "is_active", "is_staff", "date_joined")
+    list_filter = (("groups", admin.RelatedOnlyFieldListFilter), "is_active", "is_staff")
+    readonly_fields = ("public_id", "last_login", "date_joined", "providers")
+    fieldsets = (
+        (None, {"fields": ("email", "password", "public_id")}),
+        ("Profile", {"fields": ("first_name", "last_name")}),
+        ("Roles and access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Connected accounts", {"fields": ("providers",)}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    filter_horizontal = ("groups",)
+    actions = ["revoke_all_sessions"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups", "socialaccount_set")
+
+    @admin.display(description="roles")
+    def roles(self, obj: User) -> str:
+        return ", ".join(sorted(g.name for g in obj.groups.all()))
+
+    @admin.display(description="connected providers")
+    def providers(self, obj: User) -> str:
+        return ", ".join(sorted({a.provider for a in obj.socialaccount_set.all()})) or "-"
+
+    @admin.action(description="Revoke all sessions of the selected users")
+    def revoke_all_sessions(self, request, queryset) -> None:
+        count = sum(
+            services.user_sessions_revoke_all(user=u, reason="admin", actor=request.user)
+            for u in queryset
+        )
+        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Role)
+class RoleAdmin(GroupAdmin):
+    list_display = ("name", "member_count")
+
+    @admin.display(description="members")
+    def member_count(self, obj: Role) -> int:
+        return obj.user_set.count()
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "state", "method", "client", "created_at", "last_used_at", "ip")
+    list_filter = ("state", "method", ("user", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("user__email", "id", "ip")
+    list_select_related = ("user", "client")
+    exclude = ("refresh_jti", "previous_refresh_jti")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected sessions")
+    def revoke(self, request, queryset) -> None:
+        count = sum(
+            services.session_revoke(session=s, reason="admin", actor=request.user)
+            for s in queryset.select_related("user")
+        )
+        self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
+
+
+class ServiceClientForm(forms.ModelForm):
+    scopes = forms.CharField(
+        required=False, help_text="Allowed scopes, separated by spaces.", label="Allowed scopes"
+    )
+
+    class Meta:
+        model = ServiceClient
+        fields = ("name", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["scopes"].initial = " ".join(self.instance.allowed_scopes)
+
+    def clean_scopes(self) -> list[str]:
+        return sorted(set(self.cleaned_data["scopes"].split()))
+
+
+@admin.register(ServiceClient)
+class ServiceClientAdmin(admin.ModelAdmin):
+    form = ServiceClientForm
+    list_display = ("name", "client_id", "scope_list", "is_active", "secret_rotated_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "client_id")
+    readonly_fields = ("client_id", "created_at", "secret_rotated_at")
+    actions = ["rotate_secret", "deactivate"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ServiceClient) -> str:
+        return " ".join(obj.allowed_scopes)
+
+    def save_model(self, request, obj, form, change) -> None:
+        scopes = form.cleaned_data["scopes"]
+        if change:
+            obj.allowed_scopes = scopes
+            obj.save()
+            services.service_client_set_active(client=obj, active=obj.is_active)
+            return
+        client, secret = services.service_client_create(name=obj.name, scopes=scopes)
+        obj.pk, obj.client_id, obj._new_secret = client.pk, client.client_id, secret
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._show_secret(request, obj, obj._new_secret)
+
+    def _show_secret(self, request, client: ServiceClient, secret: str):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Client secret: shown once",
+            "client": client,
+            "secret": secret,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/accounts/serviceclient/secret.html", context)
+
+    @admin.action(description="Rotate the secret (one client at a time)")
+    def rotate_secret(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one client.", messages.ERROR)
+            return None
+        client = queryset.get()
+        secret = services.service_client_rotate_secret(client=client, actor=request.user)
+        return self._show_secret(request, client, secret)
+
+    @admin.action(description="Deactivate selected clients")
+    def deactivate(self, request, queryset) -> None:
+        for client in queryset:
+            services.service_client_set_active(client=client, active=False)
+        self.message_user(request, "Deactivated.", messages.SUCCESS)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    list_display = ("kid", "algorithm", "state", "created_at", "retire_at")
+    list_filter = ("state", "algorithm")
+    fields = ("kid", "algorithm", "state", "created_at", "retire_at", "public_jwk")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "type", "outcome", "actor_user", "actor_client", "target", "ip")
+    list_filter = ("type", "outcome", "created_at")
+    search_fields = ("target", "actor_user__email", "ip", "type")
+    list_select_related = ("actor_user", "actor_client")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,14 @@
+"""manage.py purge_expired: delete expired sessions and token records; retire old keys."""
+
+import json
+
+from django.core.management.base import BaseCommand
+
+from accounts import services
+
+
+class Command(BaseCommand):
+    help = "Delete expired sessions and single-use token records, and retire expired keys."
+
+    def handle(self, *args, **options) -> None:
+        self.stdout.write(json.dumps(services.purge_expired()))

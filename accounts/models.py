@@ -1,0 +1,231 @@
+"""Warden's domain: users, roles, sign-in sessions, service clients, signing keys, audit events."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import Group, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+DUPLICATE_EMAIL = "A user with this email address already exists."
+
+
+def normalize_email(email: str) -> str:
+    """Email is the login name and is compared case-insensitively, so it is stored lowercased."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields):
+        email = normalize_email(email)
+        if not email:
+            raise ValueError("An email address is required.")
+        if self.filter(email__iexact=email).exists():
+            raise ValidationError({"email": DUPLICATE_EMAIL}, code="unique")
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
+            raise ValueError("A superuser must have is_staff and is_superuser set.")
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username: str):
+        return self.get(email__iexact=normalize_email(username))
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    # Tokens carry this as `sub`: it reveals nothing about sign-up order or user count.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(
+        "email address", max_length=254, unique=True, error_messages={"unique": DUPLICATE_EMAIL}
+    )
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive users cannot sign in anywhere and their tokens stop."
+    )
+    is_staff = models.BooleanField(default=False, help_text="May sign in to the admin site.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message=DUPLICATE_EMAIL,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted(group.name for group in self.groups.all())
+
+
+class Role(Group):
+    """Django's auth groups, shown as the roles they are."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "role"
+        verbose_name_plural = "roles"
+
+
+class SigningKey(models.Model):
+    class State(models.TextChoices):
+        CURRENT = "current", "current (signs new tokens)"
+        VERIFYING = "verifying", "verifying (published until retired)"
+        RETIRED = "retired", "retired"
+
+    class Algorithm(models.TextChoices):
+        RS256 = "RS256"
+        ES256 = "ES256"
+
+    kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 JWK thumbprint")
+    algorithm = models.CharField(max_length=8, choices=Algorithm.choices)
+    public_jwk = models.JSONField()
+    private_key_encrypted = models.TextField(help_text="PEM, Fernet-encrypted at rest")
+    state = models.CharField(max_length=16, choices=State.choices, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    retire_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.kid} ({self.state})"
+
+
+class ServiceClient(models.Model):
+    name = models.CharField(max_length=150, unique=True)
+    client_id = models.CharField(max_length=64, unique=True, editable=False)
+    # HMAC-SHA256 of a 256-bit generated secret: a slow hash buys nothing against a secret
+    # that cannot be guessed, and would make every client_credentials call expensive.
+    secret_hash = models.CharField(max_length=128, editable=False)
+    allowed_scopes = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    secret_rotated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+
+class AuthSession(models.Model):
+    """One sign-in: the family of refresh tokens that descends from it."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        REVOKED = "revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    client = models.ForeignKey(
+        ServiceClient, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
+    )
+    method = models.CharField(max_length=32, default="password")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    # Only the id of the one refresh token that may still be exchanged, never the token.
+    refresh_jti = models.CharField(max_length=64)
+    previous_refresh_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "session"
+        indexes = [models.Index(fields=["user", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state == self.State.ACTIVE and self.expires_at > timezone.now()
+
+
+class ConsumedToken(models.Model):
+    """Ids of single-use tokens already spent (MFA tokens, Google ID tokens)."""
+
+    jti = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=32)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.jti}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of what happened; never holds a password, token or secret."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    type = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
+    actor_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_client = models.ForeignKey(
+        ServiceClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.CharField(max_length=255, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["type", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.type} {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,400 @@
+"""Business operations that change state: sign-ins, sessions, clients, keys, roles, audit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from allauth.account.adapter import get_adapter
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts import errors, tokens
+from accounts.models import (
+    AuditEvent,
+    AuthSession,
+    ConsumedToken,
+    ServiceClient,
+    SigningKey,
+    User,
+)
+
+audit_log = logging.getLogger("warden.audit")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is on the other end of a request, as far as the audit trail cares."""
+
+    ip: str | None = None
+    user_agent: str = ""
+    request: HttpRequest | None = field(default=None, compare=False)
+
+
+# --- Audit --------------------------------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    type: str,
+    caller: Caller | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    user: User | None = None,
+    client: ServiceClient | None = None,
+    target: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append an audit event and log it as one JSON line. Never pass secrets in `details`."""
+    caller = caller or Caller()
+    event = AuditEvent.objects.create(
+        type=type,
+        outcome=outcome,
+        actor_user=user,
+        actor_client=client,
+        target=target[:255],
+        ip=caller.ip,
+        user_agent=caller.user_agent[:512],
+        details=details or {},
+    )
+    audit_log.info(
+        json.dumps(
+            {
+                "event": type,
+                "outcome": outcome,
+                "at": event.created_at.isoformat(),
+                "user": str(user.public_id) if user else None,
+                "client": client.client_id if client else None,
+                "target": event.target,
+                "ip": caller.ip,
+                "details": event.details,
+            },
+            default=str,
+        )
+    )
+    return event
+
+
+# --- Users and roles ----------------------------------------------------------------------------
+
+
+def user_assign_default_role(*, user: User) -> None:
+    role, _ = Group.objects.get_or_create(name=settings.DEFAULT_ROLE)
+    user.groups.add(role)
+
+
+def user_roles(*, user: User) -> list[str]:
+    return sorted(user.groups.values_list("name", flat=True))
+
+
+def user_active_changed(*, user: User, actor: User | None = None) -> None:
+    """A deactivated user is refused everywhere at once: every session ends."""
+    audit_record(
+        type="user_activation_changed",
+        user=actor,
+        target=str(user.public_id),
+        details={"is_active": user.is_active},
+    )
+    if not user.is_active:
+        user_sessions_revoke_all(user=user, reason="user_deactivated", actor=actor)
+
+
+def user_email_verified(*, user: User) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+# --- Sessions and user tokens -------------------------------------------------------------------
+
+
+def _new_jti() -> str:
+    return uuid.uuid4().hex
+
+
+def session_start(
+    *, user: User, method: str, caller: Caller, client: ServiceClient | None = None
+) -> dict:
+    """Open a session (a refresh-token family) for an authenticated user; return the pair."""
+    now = timezone.now()
+    session = AuthSession.objects.create(
+        user=user,
+        client=client,
+        method=method,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + settings.WARDEN_SESSION_LIFETIME,
+        ip=caller.ip,
+        user_agent=caller.user_agent[:512],
+        refresh_jti=_new_jti(),
+    )
+    audit_record(type="login", caller=caller, user=user, client=client, details={"method": method})
+    return _session_tokens(session=session, user=user)
+
+
+def _session_tokens(*, session: AuthSession, user: User) -> dict:
+    roles = user_roles(user=user)
+    access = tokens.access_token_for_user(user=user, session=session, roles=roles)
+    refresh = tokens.refresh_token_for_session(user=user, session=session)
+    return tokens.token_response(access=access, refresh=refresh)
+
+
+def password_login(
+    *,
+    request: HttpRequest,
+    email: str,
+    password: str,
+    caller: Caller,
+    client: ServiceClient | None = None,
+) -> dict:
+    """Email + password sign-in through allauth, so its failed-login limits apply here too."""
+    adapter = get_adapter(request)
+    try:
+        user = adapter.authenticate(request, email=email, password=password)
+    except ValidationError as exc:
+        audit_record(
+            type="login",
+            caller=caller,
+            outcome=AuditEvent.Outcome.FAILURE,
+            target=email,
+            details={"method": "password", "reason": "rate_limited"},
+        )
+        raise errors.rate_limited(settings.WARDEN_LOGIN_ATTEMPTS_TIMEOUT) from exc
+    if user is None:
+        audit_record(
+            type="login",
+            caller=caller,
+            outcome=AuditEvent.Outcome.FAILURE,
+            target=email,
+            details={"method": "password", "reason": "bad_credentials"},
+        )
+        raise errors.invalid_grant("Invalid email or password.")
+    if not user.is_active:
+        raise errors.invalid_grant("This account is inactive.")
+    if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory" and not user_email_verified(user=user):
+        raise errors.AuthError(
+            "invalid_grant",
+            "The email address is not verified yet; follow the link we sent.",
+            extra={"reason": "email_not_verified"},
+        )
+    return session_start(user=user, method="password", caller=caller, client=client)
+
+
+def session_refresh(
+    *, refresh_token: str, caller: Caller, client: ServiceClient | None = None
+) -> dict:
+    """Exchange a refresh token exactly once; a replay revokes the whole session."""
+    try:
+        presented = tokens.RefreshToken.parse(refresh_token)
+    except tokens.TokenInvalid as exc:
+        raise errors.invalid_grant("The refresh token is invalid or expired.") from exc
+    sid, jti = presented["sid"], presented["jti"]
+    now = timezone.now()
+    new_jti = _new_jti()
+    # Compare-and-swap in one UPDATE: on PostgreSQL the row lock makes concurrent exchanges of
+    # one token queue behind the first, which then re-check `refresh_jti` and match nothing.
+    swapped = AuthSession.objects.filter(
+        pk=sid,
+        refresh_jti=jti,
+        client=client,
+        state=AuthSession.State.ACTIVE,
+        expires_at__gt=now,
+    ).update(
+        refresh_jti=new_jti,
+        previous_refresh_jti=jti,
+        rotated_at=now,
+        last_used_at=now,
+        ip=caller.ip,
+    )
+    if not swapped:
+        _refresh_refused(sid=sid, jti=jti, client=client, caller=caller, now=now)
+    session = AuthSession.objects.select_related("user", "client").get(pk=sid)
+    user = session.user
+    if not user.is_active:
+        session_revoke(session=session, reason="user_inactive", caller=caller)
+        raise errors.invalid_grant("This account is inactive.")
+    audit_record(type="refresh", caller=caller, user=user, client=client, target=str(sid))
+    return _session_tokens(session=session, user=user)
+
+
+def _refresh_refused(
+    *, sid: str, jti: str, client: ServiceClient | None, caller: Caller, now
+) -> None:
+    session = AuthSession.objects.filter(pk=sid).select_related("user").first()
+    if session is None or session.client_id != (client.pk if client else None):
+        raise errors.invalid_grant("The refresh token is invalid or expired.")
+    if not session.is_live:
+        raise errors.invalid_grant("The session has ended.")
+    grace = timedelta(seconds=settings.WARDEN_REFRESH_REUSE_GRACE)
+    if (
+        jti == session.previous_refresh_jti
+        and session.rotated_at
+        and now - session.rotated_at < grace
+    ):
+        # A client racing itself with one token: refuse the loser, keep the session.
+        raise errors.invalid_grant("The refresh token was already used.")
+    session_revoke(session=session, reason="refresh_reuse", caller=caller)
+    audit_record(
+        type="refresh_reuse_detected",
+        caller=caller,
+        outcome=AuditEvent.Outcome.FAILURE,
+        user=session.user,
+        client=client,
+        target=str(sid),
+    )
+    raise errors.invalid_grant("The refresh token was already used; the session is revoked.")
+
+
+def session_revoke(
+    *, session: AuthSession, reason: str, caller: Caller | None = None, actor: User | None = None
+) -> bool:
+    """End a session at once, everywhere. Returns False if it had already ended."""
+    changed = AuthSession.objects.filter(pk=session.pk, state=AuthSession.State.ACTIVE).update(
+        state=AuthSession.State.REVOKED, revoked_at=timezone.now(), revoke_reason=reason
+    )
+    tokens.mark_session_dead(str(session.pk))
+    if changed:
+        audit_record(
+            type="session_revoked",
+            caller=caller,
+            user=actor or session.user,
+            target=str(session.pk),
+            details={"reason": reason, "subject": str(session.user.public_id)},
+        )
+    return bool(changed)
+
+
+def user_sessions_revoke_all(
+    *, user: User, reason: str, caller: Caller | None = None, actor: User | None = None
+) -> int:
+    sessions = list(AuthSession.objects.filter(user=user, state=AuthSession.State.ACTIVE))
+    return sum(
+        session_revoke(session=s, reason=reason, caller=caller, actor=actor) for s in sessions
+    )
+
+
+def session_end_by_token(
+    *, token: str, caller: Caller, client: ServiceClient | None = None, logout: bool = False
+) -> bool:
+    """Revoke the session an access or refresh token belongs to (logout, RFC 7009).
+
+    A session issued to a client may only be ended by that client; `False` means nothing was
+    revoked, which callers report as success anyway (RFC 7009 §2.2).
+    """
+    claims = None
+    for kind in (tokens.RefreshToken, tokens.AccessToken):
+        try:
+            claims = kind.parse(token).payload
+            break
+        except tokens.TokenInvalid:
+            continue
+    if claims is None or "sid" not in claims:
+        return False
+    session = AuthSession.objects.select_related("user").filter(pk=claims["sid"]).first()
+    if session is None or session.client_id not in (None, client.pk if client else None):
+        return False
+    revoked = session_revoke(
+        session=session, reason="logout" if logout else "revoked", caller=caller
+    )
+    if logout and revoked:
+        audit_record(type="logout", caller=caller, user=session.user, target=str(session.pk))
+    return revoked
+
+
+# --- Service clients ----------------------------------------------------------------------------
+
+
+def service_client_create(*, name: str, scopes: list[str]) -> tuple[ServiceClient, str]:
+    """Register a service; the secret is returned once and stored only as a keyed hash."""
+    secret = tokens.new_secret()
+    client = ServiceClient.objects.create(
+        name=name,
+        client_id=f"svc_{uuid.uuid4().hex[:24]}",
+        secret_hash=tokens.secret_digest(secret),
+        allowed_scopes=sorted(set(scopes)),
+    )
+    audit_record(type="client_created", client=client, target=client.client_id)
+    return client, secret
+
+
+def service_client_rotate_secret(*, client: ServiceClient, actor: User | None = None) -> str:
+    secret = tokens.new_secret()
+    client.secret_hash = tokens.secret_digest(secret)
+    client.secret_rotated_at = timezone.now()
+    client.save(update_fields=["secret_hash", "secret_rotated_at"])
+    audit_record(type="client_secret_rotated", user=actor, client=client, target=client.client_id)
+    return secret
+
+
+def service_client_set_active(*, client: ServiceClient, active: bool) -> None:
+    ServiceClient.objects.filter(pk=client.pk).update(is_active=active)
+    client.is_active = active
+    tokens.mark_client_state(client.client_id, live=active)
+
+
+_DUMMY_DIGEST = "0" * 64
+
+
+def service_client_authenticate(*, client_id: str, client_secret: str) -> ServiceClient:
+    client = ServiceClient.objects.filter(client_id=client_id).first() if client_id else None
+    # Compare even for an unknown client so timing does not reveal which client ids exist.
+    ok = tokens.secret_matches(client_secret or "", client.secret_hash if client else _DUMMY_DIGEST)
+    if client is None or not ok or not client.is_active:
+        raise errors.invalid_client()
+    return client
+
+
+def client_credentials_grant(*, client: ServiceClient, scope: str | None, caller: Caller) -> dict:
+    requested = scope.split() if scope else list(client.allowed_scopes)
+    if not set(requested) <= set(client.allowed_scopes):
+        raise errors.AuthError("invalid_scope", "The client may not request that scope.")
+    access = tokens.access_token_for_client(client=client, scopes=sorted(set(requested)))
+    return tokens.token_response(access=access)
+
+
+# --- Signing keys -------------------------------------------------------------------------------
+
+
+def signing_key_rotate(*, algorithm: str | None = None, actor: User | None = None) -> SigningKey:
+    """Make a new key the signer; the old one verifies until the longest token could live."""
+    now = timezone.now()
+    new_key = tokens.signing_key_generate(algorithm=algorithm or settings.WARDEN_SIGNING_ALGORITHM)
+    with transaction.atomic():
+        old = list(SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT))
+        SigningKey.objects.filter(pk__in=[k.pk for k in old]).update(
+            state=SigningKey.State.VERIFYING, retire_at=now + tokens.longest_token_lifetime()
+        )
+        new_key.state = SigningKey.State.CURRENT
+        new_key.created_at = now
+        new_key.save()
+    tokens.keyring.invalidate()
+    audit_record(
+        type="signing_key_rotated",
+        user=actor,
+        target=new_key.kid,
+        details={"algorithm": new_key.algorithm, "previous": [k.kid for k in old]},
+    )
+    return new_key
+
+
+def purge_expired() -> dict[str, int]:
+    """Delete what can no longer be used, so tables stay bounded."""
+    now = timezone.now()
+    keep_revoked = now - settings.WARDEN_REFRESH_TOKEN_LIFETIME
+    counts = {
+        "sessions": AuthSession.objects.filter(expires_at__lte=now).delete()[0]
+        + AuthSession.objects.filter(
+            state=AuthSession.State.REVOKED, revoked_at__lte=keep_revoked
+        ).delete()[0],
+        "consumed_tokens": ConsumedToken.objects.filter(expires_at__lte=now).delete()[0],
+        "signing_keys": SigningKey.objects.filter(
+            state=SigningKey.State.VERIFYING, retire_at__lte=now
+        ).update(state=SigningKey.State.RETIRED),
+    }
+    tokens.keyring.invalidate()
+    return counts

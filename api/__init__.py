@@ -1,0 +1,1 @@
+"""Warden's HTTP surface: token endpoints, verification, discovery and the user API."""

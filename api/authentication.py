@@ -1,0 +1,47 @@
+"""DRF authentication that accepts live Warden access tokens and nothing else."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from rest_framework import exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from accounts import tokens
+
+
+@dataclass
+class ServicePrincipal:
+    """The caller behind a client-credentials token."""
+
+    client_id: str
+    scopes: list[str] = field(default_factory=list)
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+
+class WardenTokenAuthentication(JWTAuthentication):
+    """Bearer access tokens only: refresh and MFA tokens, and revoked sessions, are refused."""
+
+    www_authenticate_realm = "warden"
+
+    def authenticate(self, request):
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw = self.get_raw_token(header)
+        if raw is None:
+            return None
+        try:
+            claims = tokens.access_token_check(raw=raw)
+        except tokens.TokenInvalid as exc:
+            raise exceptions.AuthenticationFailed(exc.reason, code="invalid_token") from exc
+        if tokens.subject_type(claims) == "service":
+            return ServicePrincipal(claims["client_id"], claims.get("scope", "").split()), claims
+        user = get_user_model().objects.filter(public_id=claims["sub"], is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed("user inactive or deleted", code="invalid_token")
+        return user, claims
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="warden", error="invalid_token"'

@@ -1,0 +1,32 @@
+"""Error rendering: OAuth's shape (RFC 6749 §5.2) for AuthError, DRF's JSON for the rest."""
+
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.errors import AuthError
+
+
+def auth_error_response(exc: AuthError) -> Response:
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    if exc.status == 401 and exc.error == "invalid_client":
+        headers["WWW-Authenticate"] = 'Basic realm="warden"'
+    return Response(exc.body(), status=exc.status, headers=headers)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, AuthError):
+        return auth_error_response(exc)
+    view = context.get("view")
+    if getattr(view, "oauth_errors", False) and isinstance(exc, exceptions.ParseError):
+        return auth_error_response(AuthError("invalid_request", "The request body is malformed."))
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        return auth_error_response(
+            AuthError(
+                "rate_limited", "Too many requests; try again later.", status=429, retry_after=wait
+            )
+        )
+    return drf_exception_handler(exc, context)

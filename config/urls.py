@@ -1,0 +1,30 @@
+"""Top-level routes: pages, admin, API, discovery and health."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as pages
+from api import views as api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
+    path("accounts/profile/", pages.account_overview, name="account_overview"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(".well-known/jwks.json", api.JwksApi.as_view(), name="jwks"),
+    path(
+        ".well-known/openid-configuration", api.DiscoveryApi.as_view(), name="openid-configuration"
+    ),
+    path(
+        ".well-known/oauth-authorization-server",
+        api.DiscoveryApi.as_view(),
+        name="oauth-authorization-server",
+    ),
+    path("healthz", api.healthz, name="healthz"),
+    path("readyz", api.readyz, name="readyz"),
+]
