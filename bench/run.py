@@ -157,6 +157,10 @@ def load_runs(warden_seed: dict, ref_seed: dict) -> list[tuple[str, str, dict]]:
 def project_env(project: str) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     base["PYTHONPATH"] = str(ROOT)
+    # Same for both projects: glibc raises its mmap threshold after the first 19 MiB Argon2
+    # buffer is freed, then serves later ones from per-thread arenas that keep the memory
+    # (~19 MiB per gunicorn thread). A fixed threshold returns each buffer when the hash ends.
+    base.setdefault("MALLOC_MMAP_THRESHOLD_", str(1024 * 1024))
     base["BENCH_WORK_DIR"] = str(WORK)
     if project == "warden":
         port = CONFIG["port"]

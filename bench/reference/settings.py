@@ -46,6 +46,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The same Argon2id cost as Warden, so login compares code paths, not hasher settings.
 PASSWORD_HASHERS = ["accounts.hashers.WardenArgon2PasswordHasher"]
+WARDEN_HASH_CONCURRENCY = 1  # and the same cap on hashes running at once per worker
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

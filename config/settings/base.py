@@ -115,6 +115,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password hashes running at once per worker process (each holds 19 MiB): see accounts/hashers.
+WARDEN_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=1)
 DEFAULT_ROLE = "user"
 WARDEN_SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
 
