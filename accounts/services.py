@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import errors, tokens
+from accounts import errors, metrics, tokens
 from accounts.models import (
     AuditEvent,
     AuthSession,
@@ -64,6 +64,7 @@ def audit_record(
         user_agent=caller.user_agent[:512],
         details=details or {},
     )
+    metrics.audit_event(type=type, outcome=outcome, details=event.details)
     audit_log.info(
         json.dumps(
             {

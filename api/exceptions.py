@@ -4,10 +4,15 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts import metrics
 from accounts.errors import AuthError
 
 
-def auth_error_response(exc: AuthError) -> Response:
+def auth_error_response(exc: AuthError, context: dict | None = None) -> Response:
+    if exc.status == 429:
+        request = (context or {}).get("request")
+        match = getattr(request, "resolver_match", None)
+        metrics.rate_limited(match.view_name if match else "unknown")
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
@@ -18,7 +23,7 @@ def auth_error_response(exc: AuthError) -> Response:
 
 def exception_handler(exc, context):
     if isinstance(exc, AuthError):
-        return auth_error_response(exc)
+        return auth_error_response(exc, context)
     view = context.get("view")
     if getattr(view, "oauth_errors", False) and isinstance(exc, exceptions.ParseError):
         return auth_error_response(AuthError("invalid_request", "The request body is malformed."))
@@ -27,6 +32,7 @@ def exception_handler(exc, context):
         return auth_error_response(
             AuthError(
                 "rate_limited", "Too many requests; try again later.", status=429, retry_after=wait
-            )
+            ),
+            context,
         )
     return drf_exception_handler(exc, context)

@@ -20,7 +20,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import errors, selectors, services, tokens
+from accounts import errors, metrics, selectors, services, tokens
 from accounts.models import AuthSession, ServiceClient, User
 from api.permissions import HasRole, IsEndUser
 
@@ -284,12 +284,14 @@ def verify(request) -> JsonResponse:
             raise tokens.TokenInvalid("no token")
         claims = tokens.access_token_check(raw=raw)
     except tokens.TokenInvalid as exc:
+        metrics.verify_outcome(exc.reason)
         challenge = VERIFY_CHALLENGE.get(exc.reason, 'Bearer realm="warden", error="invalid_token"')
         return JsonResponse(
             {"active": False, "error": exc.reason},
             status=401,
             headers={"WWW-Authenticate": challenge, **NO_STORE},
         )
+    metrics.verify_outcome(None)
     return JsonResponse(verify_body(claims), headers={**gateway_headers(claims), **NO_STORE})
 
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.middleware.MetricsMiddleware",  # first, so it times everything below
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -272,6 +273,12 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # allauth's forms read nothing from JS; kept default for admin
 if env("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
+
+# --- Metrics (GET /metrics, Prometheus) ---------------------------------------------------------
+# Reachable from these addresses (CIDRs; REMOTE_ADDR only) or with `Authorization: Bearer
+# <METRICS_TOKEN>`. Multi-process servers: set PROMETHEUS_MULTIPROC_DIR (see accounts/metrics.py).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Logging ----------------------------------------------------------------------------------
 
