@@ -1,6 +1,8 @@
 """GET /metrics: guarded, in Prometheus format, counting what the service does."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +150,18 @@ def test_multiprocess_mode_adds_up_every_worker(tmp_path):
         [sys.executable, "-c", READ_IN_CHILD], env=env, check=True, capture_output=True, text=True
     )
     assert float(out.stdout.strip()) == 5.0
+
+
+def test_grafana_dashboard_queries_only_metrics_we_export(api):
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "warden.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"warden_[a-z_]+", target["expr"])
+    }
+    exported = scrape(api, REMOTE_ADDR="127.0.0.1")
+    missing = [
+        name for name in queried if f"\n{name}" not in exported and f" {name} " not in exported
+    ]
+    assert queried and not missing
