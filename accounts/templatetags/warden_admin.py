@@ -40,10 +40,16 @@ def _chart(title: str, rows: list[dict], label_format: str, tick_every: int) -> 
                 "points": points,
             }
         )
+    last = len(rows) - 1
     ticks = [
-        {"x": x(i), "label": row["start"].strftime(label_format)}
+        {
+            "x": x(i),
+            "label": row["start"].strftime(label_format),
+            # The end labels hang inwards so the chart's edges do not clip them.
+            "anchor": "start" if i == 0 else "end" if i == last else "middle",
+        }
         for i, row in enumerate(rows)
-        if i % tick_every == 0 or i == len(rows) - 1
+        if (i % tick_every == 0 and last - i >= tick_every // 2) or i == last
     ]
     return {
         "title": title,
