@@ -174,15 +174,17 @@ def test_two_processes_share_one_failed_login_limit(make_user, settings):
         "import json\n"
         "from django.test import Client\n"
         "c = Client()\n"
-        "codes = [c.post('/api/auth/login', {'email': 'shared@example.com', 'password': 'nope-nope-1'},"
-        " content_type='application/json', HTTP_HOST='127.0.0.1').status_code for _ in range(4)]\n"
+        "body = {'email': 'shared@example.com', 'password': 'nope-nope-1'}\n"
+        "codes = [c.post('/api/auth/login', body, content_type='application/json',"
+        " HTTP_HOST='127.0.0.1').status_code for _ in range(4)]\n"
         "print(json.dumps(codes))\n"
     )
     db = connection.settings_dict
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": f"postgres://{db['USER']}@{host}:{port}/{db['NAME']}",
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
     }
     procs = [
