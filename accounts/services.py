@@ -12,7 +12,7 @@ from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -41,8 +41,12 @@ class Caller:
     @classmethod
     def of(cls, request: HttpRequest) -> Caller:
         request = getattr(request, "_request", request)  # a DRF request wraps Django's
+        try:
+            ip = get_adapter(request).get_client_ip(request)
+        except PermissionDenied:  # no REMOTE_ADDR: not a real network peer
+            ip = None
         return cls(
-            ip=get_adapter(request).get_client_ip(request),
+            ip=ip,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             request=request,
         )

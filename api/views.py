@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
 from django.conf import settings
@@ -68,6 +69,8 @@ def caller_of(request) -> services.Caller:
 
 def param(data, name: str, *, required: bool = True) -> str | None:
     """One string field of a form or JSON body; anything else is invalid_request."""
+    if not isinstance(data, Mapping):
+        raise errors.invalid_request("The body must be a JSON object or a form.")
     value = data.get(name)
     if value is None or value == "":
         if required:
@@ -264,17 +267,17 @@ class VerifyApi(APIView):
     authentication_classes = ()
     permission_classes = ()
 
-    @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput})
+    @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError})
     def get(self, request):
         return self._answer(bearer_token(request))
 
     @extend_schema(
         request=inline_serializer("VerifyRequest", {"token": serializers.CharField()}),
-        responses={200: ClaimsOutput, 401: ClaimsOutput},
+        responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError},
     )
     def post(self, request):
         try:
-            token = request.data.get("token") if hasattr(request.data, "get") else None
+            token = request.data.get("token") if isinstance(request.data, Mapping) else None
         except ParseError:
             token = None
         return self._answer(token if isinstance(token, str) else None)
@@ -312,7 +315,7 @@ class IntrospectApi(NoStoreApi):
                 "token_type_hint": serializers.CharField(required=False),
             },
         ),
-        responses={200: ClaimsOutput, 401: OAuthError},
+        responses={200: ClaimsOutput, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
         authenticated_client(request, required=True)
@@ -339,7 +342,7 @@ class RevokeApi(NoStoreApi):
                 "token_type_hint": serializers.CharField(required=False),
             },
         ),
-        responses={200: None, 400: OAuthError, 401: OAuthError},
+        responses={200: None, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
         client = authenticated_client(request, required=False)
