@@ -4,11 +4,13 @@ Kept thin: each one calls a service. A signal is used because new users are crea
 the admin's forms and the manager alike, and deactivation is a plain field edit in the admin.
 """
 
+from allauth.account.adapter import get_adapter
+from allauth.mfa import signals as mfa_signals
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from accounts import services, tokens
-from accounts.models import AuthSession, User
+from accounts.models import AuditEvent, AuthSession, User
 
 
 @receiver(post_save, sender=User)
@@ -38,3 +40,41 @@ def end_sessions_of_deactivated_users(sender, instance: User, created: bool, **k
 def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
     for sid in AuthSession.objects.filter(user=instance).values_list("pk", flat=True):
         tokens.mark_session_dead(str(sid))
+
+
+# --- Second factors changed on the web pages (allauth.mfa) -------------------------------------
+
+
+@receiver(mfa_signals.authenticator_added)
+def audit_factor_added(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_added", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    )
+
+
+@receiver(mfa_signals.authenticator_removed)
+def audit_factor_removed(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_removed", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    )
+
+
+@receiver(mfa_signals.authentication_failed)
+def audit_factor_failed(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_failed",
+        caller=_caller(request),
+        outcome=AuditEvent.Outcome.FAILURE,
+        user=user,
+        details={"method": "web", "kind": authenticator.type, "reason": "incorrect_code"},
+    )
+
+
+def _caller(request) -> services.Caller:
+    if request is None:
+        return services.Caller()
+    return services.Caller(
+        ip=get_adapter(request).get_client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        request=request,
+    )

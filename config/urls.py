@@ -12,6 +12,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
     path("accounts/profile/", pages.account_overview, name="account_overview"),
     path("accounts/", include("allauth.urls")),
+    path("admin/login/", pages.admin_login, name="admin_login"),  # allauth's, with MFA
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
