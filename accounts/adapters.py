@@ -5,11 +5,33 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.WARDEN_SIGNUP_OPEN
+
+    # Web and API sign-ins both pass through these two hooks, so failures are audited once here.
+    def pre_authenticate(self, request, **credentials) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            self._audit_failure(request, credentials, reason="rate_limited")
+            raise
+
+    def authentication_failed(self, request, **credentials) -> None:
+        self._audit_failure(request, credentials, reason="bad_credentials")
+
+    @staticmethod
+    def _audit_failure(request, credentials: dict, *, reason: str) -> None:
+        from accounts import services
+
+        services.login_refused(
+            caller=services.Caller.of(request),
+            reason=reason,
+            email=str(credentials.get("email") or credentials.get("username") or "")[:254],
+        )
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -11,6 +11,7 @@ from api import views as api
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
     path("accounts/profile/", pages.account_overview, name="account_overview"),
+    path("accounts/login/", pages.LoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("admin/login/", pages.admin_login, name="admin_login"),  # allauth's, with MFA
     path("admin/", admin.site.urls),
