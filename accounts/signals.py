@@ -5,6 +5,7 @@ the admin's forms and the manager alike, and deactivation is a plain field edit 
 """
 
 from allauth.account import signals as allauth_signals
+from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa import signals as mfa_signals
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
@@ -49,6 +50,14 @@ def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
 @receiver(allauth_signals.user_logged_in)
 def audit_web_sign_in(sender, request, user, **kwargs) -> None:
     method = kwargs["sociallogin"].account.provider if kwargs.get("sociallogin") else "password"
+    # A second factor given at this sign-in is recorded as on the API: "password+totp".
+    factors = [
+        record.get("type")
+        for record in get_authentication_records(request, user)
+        if record.get("method") == "mfa" and not record.get("reauthenticated")
+    ]
+    if factors:
+        method = f"{method}+{factors[-1]}"
     services.audit_record(
         type="login",
         caller=services.Caller.of(request),

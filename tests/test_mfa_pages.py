@@ -89,6 +89,9 @@ def test_sign_in_asks_for_the_second_factor_and_a_real_totp_code_lets_in(client,
     done = client.post(AUTHENTICATE, {"code": totp_code(secret)})
     assert done.status_code == 302
     assert is_signed_in(client)
+    assert AuditEvent.objects.filter(
+        type="login", actor_user=user, details__method="password+totp"
+    ).exists()
 
 
 def test_recovery_code_signs_in_on_the_web_once(client, user):
@@ -291,6 +294,7 @@ def test_security_key_registration_and_sign_in_with_a_software_authenticator(cli
     done = client.post(AUTHENTICATE, {"credential": _json(assertion)})
     assert done.status_code == 302
     assert is_signed_in(client)
+    assert AuditEvent.objects.filter(type="login", details__method="password+webauthn").exists()
 
 
 def test_an_unknown_security_key_cannot_sign_in(client, user):
