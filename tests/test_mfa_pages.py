@@ -318,3 +318,17 @@ def _json(value) -> str:
     import json
 
     return json.dumps(value)
+
+
+def test_user_can_remove_a_security_key(client, user):
+    key = SoftwareAuthenticator()
+    sign_in(client)
+    reauthenticate(client)
+    page = client.get("/accounts/2fa/webauthn/add/")
+    credential = key.create(page.context["js_data"]["creation_options"])
+    client.post("/accounts/2fa/webauthn/add/", {"name": "k", "credential": _json(credential)})
+    stored = Authenticator.objects.get(user=user, type="webauthn")
+    response = client.post(f"/accounts/2fa/webauthn/keys/{stored.pk}/remove/")
+    assert response.status_code == 302
+    assert not Authenticator.objects.filter(user=user).exists()
+    assert AuditEvent.objects.filter(type="mfa_removed", details__kind="webauthn").exists()
