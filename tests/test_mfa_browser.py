@@ -24,7 +24,7 @@ def browser():
         chromium.close()
 
 
-def test_security_key_added_and_used_to_sign_in_through_the_pages(
+def test_security_key_added_and_used_to_sign_in_through_the_pages_under_csp(
     browser, live_server, transactional_db, make_user
 ):
     user = make_user()
@@ -57,6 +57,14 @@ def test_security_key_added_and_used_to_sign_in_through_the_pages(
     browser.click("#mfa_webauthn_add")  # allauth's webauthn.js runs navigator.credentials.create
     browser.wait_for_path("/accounts/2fa/recovery-codes/")
     assert Authenticator.objects.filter(user=user, type="webauthn").exists()
+
+    # The TOTP QR code (a data: SVG) really renders under the site's Content-Security-Policy.
+    browser.goto(f"{base}/accounts/2fa/totp/activate/")
+    browser.wait_for_path("/accounts/2fa/totp/activate/")
+    qr_width = browser.evaluate(
+        "document.querySelector('img[src^=\"data:image/svg+xml\"]').naturalWidth"
+    )
+    assert qr_width > 0
 
     browser.click('form[action="/accounts/logout/"] button')
     browser.wait_for_path("/accounts/login/")
