@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import errors, ratelimit, tokens
+from accounts import errors, mfa, ratelimit, tokens
 from accounts.models import (
     AuditEvent,
     AuthSession,
@@ -195,6 +195,9 @@ def password_login(
             "The email address is not verified yet; follow the link we sent.",
             extra={"reason": "email_not_verified"},
         )
+    # A second factor, or a role that requires one, stops here with mfa_required (and an
+    # mfa_token for POST /api/auth/login/mfa) or mfa_setup_required.
+    mfa.login_second_factor_gate(user=user, caller=caller, client=client)
     return session_start(user=user, method="password", caller=caller, client=client)
 
 

@@ -17,7 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import errors, ratelimit, selectors, services, tokens
+from accounts import errors, mfa, ratelimit, selectors, services, tokens
 from accounts.models import AuthSession, ServiceClient, User
 from api.permissions import HasRole, IsEndUser
 
@@ -60,6 +60,20 @@ TOKEN_ERRORS = {
     400: OpenApiResponse(OAuthError, "invalid_request, invalid_grant, invalid_scope, ..."),
     401: OpenApiResponse(OAuthError, "invalid_client, or mfa_required"),
     429: OpenApiResponse(OAuthError, "rate_limited, with Retry-After"),
+}
+MfaChallenge = inline_serializer(
+    "MfaChallenge",
+    {
+        "error": serializers.ChoiceField(["mfa_required"]),
+        "error_description": serializers.CharField(),
+        "mfa_token": serializers.CharField(),
+        "methods": serializers.ListField(child=serializers.ChoiceField(["totp", "recovery_codes"])),
+    },
+)
+LOGIN_ERRORS = {
+    **TOKEN_ERRORS,
+    401: OpenApiResponse(MfaChallenge, "mfa_required: answer with POST /api/auth/login/mfa"),
+    403: OpenApiResponse(OAuthError, "mfa_setup_required: the role requires a second factor"),
 }
 
 
@@ -137,7 +151,7 @@ class TokenApi(NoStoreApi):
                 "client_secret": serializers.CharField(required=False),
             },
         ),
-        responses={200: TokenOutput, **TOKEN_ERRORS},
+        responses={200: TokenOutput, **LOGIN_ERRORS},
     )
     def post(self, request):
         data, caller = request.data, caller_of(request)
@@ -173,7 +187,7 @@ class LoginApi(NoStoreApi):
         request=inline_serializer(
             "LoginRequest", {"email": serializers.EmailField(), "password": serializers.CharField()}
         ),
-        responses={200: TokenOutput, **TOKEN_ERRORS},
+        responses={200: TokenOutput, **LOGIN_ERRORS},
     )
     def post(self, request):
         caller = caller_of(request)
@@ -182,6 +196,28 @@ class LoginApi(NoStoreApi):
             email=param(request.data, "email"),
             password=param(request.data, "password"),
             caller=caller,
+        )
+        return Response(body)
+
+
+class MfaLoginApi(NoStoreApi):
+    """Second step of a sign-in that answered mfa_required: a TOTP or recovery code."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "MfaLoginRequest",
+            {"mfa_token": serializers.CharField(), "code": serializers.CharField()},
+        ),
+        responses={200: TokenOutput, **TOKEN_ERRORS},
+    )
+    def post(self, request):
+        caller = caller_of(request)
+        body = mfa.mfa_login_complete(
+            request=caller.request,
+            mfa_token=param(request.data, "mfa_token"),
+            code=param(request.data, "code"),
+            caller=caller,
+            client=authenticated_client(request, required=False),
         )
         return Response(body)
 

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.MfaPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -175,6 +176,15 @@ SOCIALACCOUNT_PROVIDERS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = SITE_NAME
+
+# --- Second factors (accounts/mfa.py) ---------------------------------------------------------
+# TOTP secrets and recovery seeds are sealed at rest by this adapter; codes are shown once.
+# WebAuthn in development: open http://localhost:8000 (an IP address cannot be a WebAuthn RP id).
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Wrong codes one API sign-in (one mfa_token) may try before the token is spent; allauth's
+# login_failed limits above also apply to second-factor codes, per user and per IP, web and API.
+WARDEN_MFA_TOKEN_ATTEMPTS = env.int("MFA_TOKEN_ATTEMPTS", default=3)
 
 # --- Mail -------------------------------------------------------------------------------------
 
