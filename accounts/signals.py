@@ -4,11 +4,15 @@ Kept thin: each one calls a service. A signal is used because new users are crea
 the admin's forms and the manager alike, and deactivation is a plain field edit in the admin.
 """
 
-from django.db.models.signals import post_save, pre_delete, pre_save
+from allauth.account import signals as allauth_signals
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.mfa import signals as mfa_signals
+from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from accounts import services, tokens
-from accounts.models import AuthSession, User
+from accounts.models import AuditEvent, AuthSession, User
 
 
 @receiver(post_save, sender=User)
@@ -38,3 +42,96 @@ def end_sessions_of_deactivated_users(sender, instance: User, created: bool, **k
 def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
     for sid in AuthSession.objects.filter(user=instance).values_list("pk", flat=True):
         tokens.mark_session_dead(str(sid))
+
+
+# --- Audit of changes made through allauth's pages or the admin ---------------------------------
+
+
+@receiver(allauth_signals.user_logged_in)
+def audit_web_sign_in(sender, request, user, **kwargs) -> None:
+    method = kwargs["sociallogin"].account.provider if kwargs.get("sociallogin") else "password"
+    # A second factor given at this sign-in is recorded as on the API: "password+totp".
+    factors = [
+        record.get("type")
+        for record in get_authentication_records(request, user)
+        if record.get("method") == "mfa" and not record.get("reauthenticated")
+    ]
+    if factors:
+        method = f"{method}+{factors[-1]}"
+    services.audit_record(
+        type="login",
+        caller=services.Caller.of(request),
+        user=user,
+        details={"method": method, "channel": "web"},
+    )
+
+
+PASSWORD_EVENTS = {
+    allauth_signals.password_changed: "password_changed",
+    allauth_signals.password_set: "password_set",
+    allauth_signals.password_reset: "password_reset",
+}
+
+
+@receiver(allauth_signals.password_changed)
+@receiver(allauth_signals.password_set)
+@receiver(allauth_signals.password_reset)
+def audit_password_change(sender, request, user, signal, **kwargs) -> None:
+    services.audit_record(
+        type=PASSWORD_EVENTS[signal],
+        caller=services.Caller.of(request) if request else None,
+        user=user,
+        target=str(user.public_id),
+    )
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def audit_role_change(sender, instance, action: str, pk_set, reverse: bool, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear") or not (
+        pk_set or action == "post_clear"
+    ):
+        return
+    roles = sorted(Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
+    users = [instance] if not reverse else list(User.objects.filter(pk__in=pk_set or ()))
+    for user in users:
+        services.audit_record(
+            type="role_changed",
+            user=getattr(instance, "_audit_actor", None),
+            target=str(user.public_id),
+            details={
+                "action": action.removeprefix("post_"),
+                "roles": roles if not reverse else [instance.name],
+            },
+        )
+
+
+# --- Second factors changed on the web pages (allauth.mfa) -------------------------------------
+
+
+@receiver(mfa_signals.authenticator_added)
+def audit_factor_added(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_added", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    )
+
+
+@receiver(mfa_signals.authenticator_removed)
+def audit_factor_removed(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_removed", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    )
+
+
+@receiver(mfa_signals.authentication_failed)
+def audit_factor_failed(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_failed",
+        caller=_caller(request),
+        outcome=AuditEvent.Outcome.FAILURE,
+        user=user,
+        details={"method": "web", "kind": authenticator.type, "reason": "incorrect_code"},
+    )
+
+
+def _caller(request) -> services.Caller:
+    return services.Caller.of(request) if request is not None else services.Caller()

@@ -376,6 +376,15 @@ def access_token_for_client(*, client: ServiceClient, scopes: list[str]) -> Serv
     return token
 
 
+def mfa_token_for_user(*, user, client: ServiceClient | None = None) -> MfaToken:
+    """The half-way token of an API sign-in: names the user (and client) awaiting a code."""
+    token = MfaToken()
+    token["sub"] = str(user.public_id)
+    if client is not None:
+        token["client_id"] = client.client_id
+    return token
+
+
 def token_response(*, access: AccessToken, refresh: RefreshToken | None = None) -> dict:
     body = {
         "access_token": str(access),
@@ -396,13 +405,19 @@ def token_response(*, access: AccessToken, refresh: RefreshToken | None = None) 
 # local-memory one) could miss another process's revocation, so then verify always asks the DB.
 
 
+SHARED_CACHE_BACKENDS = (
+    "config.cache.WardenRedisCache",  # Django's Redis backend, one client per pool
+    "django.core.cache.backends.redis.",
+    "django.core.cache.backends.memcached.",
+    "django_redis.",
+)
+
+
 def cache_is_shared() -> bool:
     value = settings.WARDEN_SHARED_CACHE
     if isinstance(value, str) and value.lower() == "auto":
-        backend_path = settings.CACHES["default"]["BACKEND"].lower()
-        # "memcached", not "memcache": "locmemcache" contains the latter, and the local-memory
-        # cache is exactly the one that is not shared between processes.
-        return "redis" in backend_path or ".memcached." in backend_path
+        backend_path = settings.CACHES["default"]["BACKEND"]
+        return backend_path.startswith(SHARED_CACHE_BACKENDS)
     if isinstance(value, str):
         return value.lower() in ("1", "true", "yes", "on")
     return bool(value)
@@ -446,16 +461,21 @@ def _live(key: str, lookup, ident: str) -> bool:
 
 
 def mark_session_dead(sid: str) -> None:
-    """Publish a revocation to every instance once the transaction that made it commits."""
-    transaction.on_commit(lambda: cache.set(_session_key(sid), 0, _state_ttl()))
+    """Publish a revocation to every instance at once.
+
+    Written before the revoking transaction commits: a reader that saw the still-active row
+    can then only `add`, which loses to this `set`. A rollback leaves a spurious denial for
+    one access-token lifetime at worst, failing closed.
+    """
+    cache.set(_session_key(sid), 0, _state_ttl())
 
 
 def mark_client_state(client_id: str, *, live: bool) -> None:
-    transaction.on_commit(lambda: cache.set(_client_key(client_id), 1 if live else 0, _state_ttl()))
-
-
-def forget_session_state(sid: str) -> None:
-    cache.delete(_session_key(sid))
+    if live:
+        # Re-activation must not be trusted before it commits: drop the entry, let DB answer.
+        transaction.on_commit(lambda: cache.delete(_client_key(client_id)))
+    else:
+        cache.set(_client_key(client_id), 0, _state_ttl())
 
 
 # --- Checking presented tokens ------------------------------------------------------------------

@@ -3,25 +3,31 @@
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse, QueryDict
+from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import errors, metrics, selectors, services, tokens
+from accounts import errors, metrics, mfa, ratelimit, selectors, services, tokens
 from accounts.models import AuthSession, ServiceClient, User
+from api.exceptions import auth_error_json
 from api.permissions import HasRole, IsEndUser
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -64,19 +70,49 @@ TOKEN_ERRORS = {
     401: OpenApiResponse(OAuthError, "invalid_client, or mfa_required"),
     429: OpenApiResponse(OAuthError, "rate_limited, with Retry-After"),
 }
+MfaChallenge = inline_serializer(
+    "MfaChallenge",
+    {
+        "error": serializers.ChoiceField(["mfa_required"]),
+        "error_description": serializers.CharField(),
+        "mfa_token": serializers.CharField(),
+        "methods": serializers.ListField(child=serializers.ChoiceField(["totp", "recovery_codes"])),
+    },
+)
+LOGIN_ERRORS = {
+    **TOKEN_ERRORS,
+    401: OpenApiResponse(MfaChallenge, "mfa_required: answer with POST /api/auth/login/mfa"),
+    403: OpenApiResponse(OAuthError, "mfa_setup_required: the role requires a second factor"),
+}
+InvalidClient = inline_serializer(
+    "InvalidClient",
+    {
+        "error": serializers.ChoiceField(["invalid_client"]),
+        "error_description": serializers.CharField(),
+    },
+)
+# The token endpoint authenticates clients too, so its 401 is one of two disjoint shapes.
+GRANT_ERRORS = {
+    **LOGIN_ERRORS,
+    401: OpenApiResponse(
+        PolymorphicProxySerializer(
+            component_name="TokenUnauthorized",
+            serializers=[InvalidClient, MfaChallenge],
+            resource_type_field_name=None,
+        ),
+        "invalid_client, or mfa_required for the password grant",
+    ),
+}
 
 
 def caller_of(request) -> services.Caller:
-    django_request = getattr(request, "_request", request)
-    return services.Caller(
-        ip=get_adapter(django_request).get_client_ip(django_request),
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        request=django_request,
-    )
+    return services.Caller.of(request)
 
 
 def param(data, name: str, *, required: bool = True) -> str | None:
     """One string field of a form or JSON body; anything else is invalid_request."""
+    if not isinstance(data, Mapping):
+        raise errors.invalid_request("The body must be a JSON object or a form.")
     value = data.get(name)
     if value is None or value == "":
         if required:
@@ -106,7 +142,9 @@ def authenticated_client(request, *, required: bool) -> ServiceClient | None:
         raise errors.invalid_client("Client authentication is required.")
     else:
         return None
-    return services.service_client_authenticate(client_id=client_id, client_secret=client_secret)
+    return services.service_client_authenticate(
+        client_id=client_id, client_secret=client_secret, caller=caller_of(request)
+    )
 
 
 class NoStoreApi(APIView):
@@ -141,7 +179,7 @@ class TokenApi(NoStoreApi):
                 "client_secret": serializers.CharField(required=False),
             },
         ),
-        responses={200: TokenOutput, **TOKEN_ERRORS},
+        responses={200: TokenOutput, **GRANT_ERRORS},
     )
     def post(self, request):
         data, caller = request.data, caller_of(request)
@@ -177,7 +215,7 @@ class LoginApi(NoStoreApi):
         request=inline_serializer(
             "LoginRequest", {"email": serializers.EmailField(), "password": serializers.CharField()}
         ),
-        responses={200: TokenOutput, **TOKEN_ERRORS},
+        responses={200: TokenOutput, **LOGIN_ERRORS},
     )
     def post(self, request):
         caller = caller_of(request)
@@ -186,6 +224,28 @@ class LoginApi(NoStoreApi):
             email=param(request.data, "email"),
             password=param(request.data, "password"),
             caller=caller,
+        )
+        return Response(body)
+
+
+class MfaLoginApi(NoStoreApi):
+    """Second step of a sign-in that answered mfa_required: a TOTP or recovery code."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "MfaLoginRequest",
+            {"mfa_token": serializers.CharField(), "code": serializers.CharField()},
+        ),
+        responses={200: TokenOutput, **TOKEN_ERRORS},
+    )
+    def post(self, request):
+        caller = caller_of(request)
+        body = mfa.mfa_login_complete(
+            request=caller.request,
+            mfa_token=param(request.data, "mfa_token"),
+            code=param(request.data, "code"),
+            caller=caller,
+            client=authenticated_client(request, required=False),
         )
         return Response(body)
 
@@ -213,6 +273,25 @@ class LogoutApi(NoStoreApi):
             token=param(request.data, "refresh_token"), caller=caller_of(request), logout=True
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def guessing_stopped(request) -> None:
+    """Count a failed token check per IP; past the limit, answer 429 instead.
+
+    Only failures count: a gateway verifies every user's token from one address.
+    """
+    ip = caller_of(request).ip
+    if ratelimit.exempt(ip):
+        return
+    retry_after = ratelimit.record_failure(ratelimit.token_guess_limit(), ip or "unknown")
+    if retry_after:
+        raise errors.AuthError(
+            "rate_limited",
+            "Too many invalid tokens from this address; try again later.",
+            status=429,
+            retry_after=retry_after,
+            extra={"active": False},
+        )
 
 
 def bearer_token(request) -> str | None:
@@ -260,7 +339,7 @@ def verify_token_of(request) -> str | None:
             data = request.POST
         except MultiPartParserError:
             return None
-    token = data.get("token") if isinstance(data, dict | QueryDict) else None
+    token = data.get("token") if isinstance(data, Mapping) else None
     return token if isinstance(token, str) else None
 
 
@@ -285,6 +364,11 @@ def verify(request) -> JsonResponse:
         claims = tokens.access_token_check(raw=raw)
     except tokens.TokenInvalid as exc:
         metrics.verify_outcome(exc.reason)
+        if raw:
+            try:
+                guessing_stopped(request)
+            except errors.AuthError as refused:
+                return auth_error_json(refused, request)
         challenge = VERIFY_CHALLENGE.get(exc.reason, 'Bearer realm="warden", error="invalid_token"')
         return JsonResponse(
             {"active": False, "error": exc.reason},
@@ -311,13 +395,13 @@ class VerifyApi(APIView):
         verify.cls, verify.initkwargs = described.cls, described.initkwargs
         return verify
 
-    @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput})
+    @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError})
     def get(self, request):
         return verify(request._request)
 
     @extend_schema(
         request=inline_serializer("VerifyRequest", {"token": serializers.CharField()}),
-        responses={200: ClaimsOutput, 401: ClaimsOutput},
+        responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError},
     )
     def post(self, request):
         return verify(request._request)
@@ -334,7 +418,7 @@ class IntrospectApi(NoStoreApi):
                 "token_type_hint": serializers.CharField(required=False),
             },
         ),
-        responses={200: ClaimsOutput, 401: OAuthError},
+        responses={200: ClaimsOutput, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
         authenticated_client(request, required=True)
@@ -342,6 +426,7 @@ class IntrospectApi(NoStoreApi):
         try:
             claims = tokens.access_token_check(raw=token or "")
         except tokens.TokenInvalid:
+            guessing_stopped(request)
             return Response({"active": False})
         body = {**claims, **verify_body(claims)}
         if "email" in claims:
@@ -360,7 +445,7 @@ class RevokeApi(NoStoreApi):
                 "token_type_hint": serializers.CharField(required=False),
             },
         ),
-        responses={200: None, 400: OAuthError, 401: OAuthError},
+        responses={200: None, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
         client = authenticated_client(request, required=False)

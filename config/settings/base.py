@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "api.middleware.MetricsMiddleware",  # first, so it times everything below
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "api.middleware.VerifyFastPathMiddleware",  # verify skips the layers below (see why there)
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.MfaPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -137,6 +139,13 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 WARDEN_LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
 WARDEN_LOGIN_ATTEMPTS_TIMEOUT = env.int("LOGIN_ATTEMPTS_TIMEOUT", default=300)
 WARDEN_LOGIN_IP_RATE = env("LOGIN_IP_RATE", default="30/m")
+# Failed client authentications and failed token checks (guessing) per IP per minute; callers in
+# RATE_LIMIT_EXEMPT_IPS (CIDRs: your gateways) are never throttled.
+WARDEN_CLIENT_AUTH_FAILURES_PER_MINUTE = env.int("CLIENT_AUTH_FAILURES_PER_MINUTE", default=10)
+WARDEN_TOKEN_FAILURES_PER_MINUTE = env.int("TOKEN_FAILURES_PER_MINUTE", default=60)
+RATE_LIMIT_EXEMPT_IPS = env.list("RATE_LIMIT_EXEMPT_IPS", default=[])
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth from the end.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # allauth's limiter consumes an attempt before the password check, under a cache lock, so
 # parallel guesses cannot slip past the limit (with Redis, across every instance).
 ACCOUNT_RATE_LIMITS = {
@@ -171,6 +180,15 @@ SOCIALACCOUNT_PROVIDERS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = SITE_NAME
+
+# --- Second factors (accounts/mfa.py) ---------------------------------------------------------
+# TOTP secrets and recovery seeds are sealed at rest by this adapter; codes are shown once.
+# WebAuthn in development: open http://localhost:8000 (an IP address cannot be a WebAuthn RP id).
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Wrong codes one API sign-in (one mfa_token) may try before the token is spent; allauth's
+# login_failed limits above also apply to second-factor codes, per user and per IP, web and API.
+WARDEN_MFA_TOKEN_ATTEMPTS = env.int("MFA_TOKEN_ATTEMPTS", default=3)
 
 # --- Mail -------------------------------------------------------------------------------------
 
@@ -230,7 +248,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.WardenAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -267,6 +285,21 @@ USE_I18N = True
 USE_TZ = True
 
 X_FRAME_OPTIONS = "DENY"
+# Pages load scripts, styles and images only from Warden itself; nothing may frame them. Forms
+# may post to Warden, and (for "Sign in with Google") redirect to Google's authorize endpoint.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'", "https://accounts.google.com"],
+}
+CONTENT_SECURITY_POLICY_RELAXED_STYLE_PATHS = ["/admin/", "/api/docs/"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -285,10 +318,23 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s %(message)s"},
+        "json_line": {"format": "%(message)s"},  # audit records are already one JSON object
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "audit": {
+            "class": "logging.StreamHandler",
+            "formatter": "json_line",
+            "stream": "ext://sys.stdout",
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "warden.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
+    },
 }
 
 
