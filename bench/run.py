@@ -338,6 +338,28 @@ def wrk(project: str, request: dict) -> dict:
     }
 
 
+def scrape_metrics() -> dict:
+    """Warden's own counters after the run: with several workers they must add up to what wrk
+    sent, which shows prometheus-client's multiprocess mode works under gunicorn."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    url = f"http://127.0.0.1:{port_of('warden')}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    wanted = {
+        "verify_active": ("warden_verify_total", {"result": "active"}),
+        "sign_ins": ("warden_sign_ins_total", {"outcome": "success"}),
+        "refreshes": ("warden_refreshes_total", {}),
+    }
+    totals = dict.fromkeys(wanted, 0.0)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            for key, (name, labels) in wanted.items():
+                if sample.name == name and labels.items() <= sample.labels.items():
+                    totals[key] += sample.value
+    return totals
+
+
 def micro() -> dict:
     out = subprocess.run(
         [PYTHON, "bench/micro.py"],
@@ -420,12 +442,17 @@ def chart(report: dict, path: Path) -> None:
     labels = [f"{r['project'][0].upper()}:{r['endpoint']}" for r in rows]
     colors = ["#2454d6" if r["project"] == "warden" else "#9aa4b2" for r in rows]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    ax1.barh(labels, [r["rps"] for r in rows], color=colors)
-    ax1.set_xlabel("requests/s (higher is better)")
-    ax1.invert_yaxis()
-    ax2.barh(labels, [r["p99_ms"] for r in rows], color=colors)
-    ax2.set_xlabel("p99 latency, ms (lower is better)")
-    ax2.invert_yaxis()
+    for ax, key, label, fmt in (
+        (ax1, "rps", "requests/s, log scale (higher is better)", "{:.0f}"),
+        (ax2, "p99_ms", "p99 latency in ms, log scale (lower is better)", "{:.1f}"),
+    ):
+        values = [max(r[key], 0.01) for r in rows]
+        bars = ax.barh(labels, values, color=colors)
+        ax.bar_label(bars, [fmt.format(v) for v in values], padding=3, fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlim(right=max(values) * 4)
+        ax.set_xlabel(label)
+        ax.invert_yaxis()
     m = report["machine"]
     fig.suptitle(
         f"Warden (W, blue) vs vanilla SimpleJWT (R, grey): {m['nproc']} cores, "
@@ -457,10 +484,16 @@ def main() -> int:
             result = wrk(project, request)
             rows.append({"project": project, "endpoint": name, **result})
             print(f"  {project:<10} {name:<19} {result['rps']:>9.1f} req/s", flush=True)
+            if result["pool_exhausted"]:
+                print(
+                    f"  ! {result['pool_exhausted']} requests ran past the end of the token "
+                    "pool and reused tokens (counted as errors): raise BENCH_REFRESH_POOL"
+                )
         rss = {
             project: [peak_rss_mb(pid) for pid in workers_of(process)]
             for project, process in servers.items()
         }
+        scraped = scrape_metrics()
     finally:
         for process in servers.values():
             stop(process)
@@ -473,6 +506,7 @@ def main() -> int:
         "config": {k: v for k, v in CONFIG.items() if "url" not in k},
         "rows": with_ratios(rows),
         "peak_rss_mb_per_worker": rss,
+        "warden_metrics_after_run": scraped,
         "micro": micro(),
     }
     (RESULTS / "results.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -488,6 +522,7 @@ def main() -> int:
     )
     print(f"PyJWT RS256 decode: {report['micro']['pyjwt_decode_per_s']}/s")
     print(f"SDK local verify: {report['micro']['sdk']}")
+    print(f"Warden's /metrics after the run (all workers): {scraped}")
     print(f"Load average before {load_before}, after {load_after}")
     print(f"Wrote {RESULTS / 'results.json'} and {RESULTS / 'results.png'}")
     return 0
