@@ -4,6 +4,7 @@ Kept thin: each one calls a service. A signal is used because new users are crea
 the admin's forms and the manager alike, and deactivation is a plain field edit in the admin.
 """
 
+from allauth.socialaccount.signals import social_account_added
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
@@ -38,3 +39,8 @@ def end_sessions_of_deactivated_users(sender, instance: User, created: bool, **k
 def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
     for sid in AuthSession.objects.filter(user=instance).values_list("pk", flat=True):
         tokens.mark_session_dead(str(sid))
+
+
+@receiver(social_account_added)
+def trust_the_providers_verified_email(sender, request, sociallogin, **kwargs) -> None:
+    services.social_email_confirm(user=sociallogin.user, sociallogin=sociallogin)

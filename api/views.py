@@ -187,6 +187,32 @@ class LoginApi(NoStoreApi):
         return Response(body)
 
 
+class GoogleLoginApi(NoStoreApi):
+    """Sign in with an ID token from Google's SDK (mobile apps, SPAs); answers like login.
+
+    The token must be signed by Google, minted for one of Warden's Google client ids, unexpired,
+    and unused: each ID token signs in once. The account rules are the web flow's.
+    """
+
+    @extend_schema(
+        request=inline_serializer("GoogleLoginRequest", {"id_token": serializers.CharField()}),
+        responses={
+            200: TokenOutput,
+            400: OpenApiResponse(
+                OAuthError, "invalid_request, or invalid_grant: bad, expired or replayed token"
+            ),
+            429: OpenApiResponse(OAuthError, "rate_limited, with Retry-After"),
+            503: OpenApiResponse(OAuthError, "temporarily_unavailable: Google's keys unreachable"),
+        },
+    )
+    def post(self, request):
+        caller = caller_of(request)
+        body = services.google_login(
+            request=caller.request, id_token=param(request.data, "id_token"), caller=caller
+        )
+        return Response(body)
+
+
 RefreshRequest = inline_serializer("RefreshRequest", {"refresh_token": serializers.CharField()})
 
 

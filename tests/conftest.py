@@ -110,3 +110,29 @@ def service_client(db):
         name="orders", scopes=["inventory:read", "inventory:write"]
     )
     return client, secret
+
+
+# --- Google stand-in (tests/google_standin.py) --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _google_standin_server():
+    """One stand-in per run, on the address config/settings/test.py gave allauth at import."""
+    from tests.google_standin import GoogleStandin
+
+    address = urlparse(settings.GOOGLE_OAUTH_BASE_URL)
+    standin = GoogleStandin(
+        host=address.hostname,
+        port=address.port,
+        client_id=settings.GOOGLE_CLIENT_ID,
+        client_secret=settings.GOOGLE_CLIENT_SECRET,
+    ).start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def google(_google_standin_server):
+    """The running Google stand-in, with no codes, tokens or failure switches left over."""
+    _google_standin_server.reset()
+    return _google_standin_server
