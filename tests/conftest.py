@@ -34,10 +34,18 @@ def redis_reachable() -> bool:
         return False
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
 def pytest_collection_modifyitems(config, items):
     postgres = on_postgres()
     redis = redis_reachable()
+    chromium = os.path.exists(CHROMIUM)
     for item in items:
+        if item.get_closest_marker("browser") and not chromium:
+            item.add_marker(
+                pytest.mark.skip(reason=f"needs chromium: {CHROMIUM} missing (make system-deps)")
+            )
         if item.get_closest_marker("postgres") and not postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if item.get_closest_marker("redis") and not redis:
