@@ -209,3 +209,27 @@ def test_endpoint_is_documented_in_the_openapi_schema(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     operation = schema["paths"]["/api/auth/google"]["post"]
     assert "200" in operation["responses"] and "429" in operation["responses"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_token_raced_from_many_threads_signs_in_exactly_once(google):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    id_token = google.id_token(email="race@example.com")
+
+    def attempt(_):
+        try:
+            return exchange(APIClient(), id_token).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = sorted(pool.map(attempt, range(6)))
+
+    assert codes.count(200) == 1, codes
+    assert set(codes) <= {200, 400}
+    assert User.objects.filter(email="race@example.com").count() == 1
