@@ -4,6 +4,8 @@ Kept thin: each one calls a service. A signal is used because new users are crea
 the admin's forms and the manager alike, and deactivation is a plain field edit in the admin.
 """
 
+from allauth.account.adapter import get_adapter
+from allauth.account.signals import user_logged_in
 from allauth.socialaccount.signals import social_account_added
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
@@ -44,3 +46,21 @@ def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
 @receiver(social_account_added)
 def trust_the_providers_verified_email(sender, request, sociallogin, **kwargs) -> None:
     services.social_email_confirm(user=sociallogin.user, sociallogin=sociallogin)
+
+
+@receiver(user_logged_in)
+def audit_web_sign_in_with_a_provider(sender, request, user, sociallogin=None, **kwargs) -> None:
+    # The API's sign-ins are audited by the services that open their sessions; a web sign-in
+    # through Google is seen only here.
+    if sociallogin is None:
+        return
+    caller = services.Caller(
+        ip=get_adapter(request).get_client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+    services.audit_record(
+        type="login",
+        caller=caller,
+        user=user,
+        details={"method": sociallogin.account.provider, "channel": "web"},
+    )

@@ -129,12 +129,19 @@ def _google_standin_server():
     from tests.google_standin import GoogleStandin
 
     address = urlparse(settings.GOOGLE_OAUTH_BASE_URL)
-    standin = GoogleStandin(
-        host=address.hostname,
-        port=address.port,
-        client_id=settings.GOOGLE_CLIENT_ID,
-        client_secret=settings.GOOGLE_CLIENT_SECRET,
-    ).start()
+    try:
+        standin = GoogleStandin(
+            host=address.hostname,
+            port=address.port,
+            client_id=settings.GOOGLE_CLIENT_ID,
+            client_secret=settings.GOOGLE_CLIENT_SECRET,
+        ).start()
+    except OSError as exc:
+        raise RuntimeError(
+            f"The tests start their own Google stand-in at {settings.GOOGLE_OAUTH_BASE_URL} "
+            f"(GOOGLE_OAUTH_BASE_URL) and cannot listen there: {exc}. Unset it, or stop "
+            "whatever uses that port."
+        ) from exc
     yield standin
     standin.stop()
 

@@ -62,6 +62,9 @@ def test_sign_in_creates_a_user_with_role_user_and_lands_on_the_account_page(cli
     user = User.objects.get(email="nia@example.com")
     assert (user.first_name, user.last_name) == ("Nia", "Okafor")
     assert EmailAddress.objects.get(user=user).verified
+    event = AuditEvent.objects.get(type="login", actor_user=user)
+    assert event.outcome == "success"
+    assert event.details == {"method": "google", "channel": "web"}
 
 
 def test_consent_denied_ends_on_a_friendly_page_and_leaves_no_user(client, google):
@@ -151,3 +154,15 @@ def test_google_only_user_can_set_a_password_later(client, google):
 def test_sign_in_page_shows_the_google_button(client):
     page = client.get("/accounts/login/")
     assert b"Sign in with Google" in page.content
+
+
+def test_verified_google_email_locks_out_whoever_squatted_that_address(client, google, make_user):
+    squatter = make_user("ann@example.com", verified=False)
+
+    response = client.get(consent(begin(client), email="ann@example.com"))
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/profile/"
+    squatter.refresh_from_db()
+    assert not squatter.has_usable_password()  # the squatter's password no longer works
+    assert EmailAddress.objects.get(user=squatter).verified
+    assert SocialAccount.objects.get().user == squatter
