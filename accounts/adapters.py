@@ -1,11 +1,12 @@
 """allauth hooks: only what Warden decides differently from allauth's defaults."""
 
-from allauth.account.adapter import DefaultAccountAdapter, get_adapter
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.base.constants import AuthError
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import errors, services
@@ -15,6 +16,27 @@ from accounts.models import normalize_email
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.WARDEN_SIGNUP_OPEN
+
+    # Web and API sign-ins both pass through these two hooks, so failures are audited once here.
+    def pre_authenticate(self, request, **credentials) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            self._audit_failure(request, credentials, reason="rate_limited")
+            raise
+
+    def authentication_failed(self, request, **credentials) -> None:
+        self._audit_failure(request, credentials, reason="bad_credentials")
+
+    @staticmethod
+    def _audit_failure(request, credentials: dict, *, reason: str) -> None:
+        from accounts import services
+
+        services.login_refused(
+            caller=services.Caller.of(request),
+            reason=reason,
+            email=str(credentials.get("email") or credentials.get("username") or "")[:254],
+        )
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -31,18 +53,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         try:
             services.social_login_check(request=request, sociallogin=sociallogin)
         except errors.AuthError as exc:
-            services.audit_record(
-                type="login",
-                caller=services.Caller(
-                    ip=get_adapter(request).get_client_ip(request),
-                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                ),
-                outcome="failure",
-                target=sociallogin.account.uid,
-                details={
-                    "method": sociallogin.account.provider,
-                    "reason": exc.extra.get("reason", "refused"),
-                },
+            services.login_refused(
+                caller=services.Caller.of(request),
+                reason=exc.extra.get("reason", "refused"),
+                email=sociallogin.user.email if sociallogin.user else "",
+                method=sociallogin.account.provider,
             )
             raise ImmediateHttpResponse(
                 render_authentication_error(

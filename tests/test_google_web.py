@@ -119,7 +119,7 @@ def test_unverified_google_email_does_not_take_over_an_existing_account(client, 
     assert user.check_password(PASSWORD)
     assert client.get("/accounts/profile/").status_code == 302  # not signed in as ann
     refusal = AuditEvent.objects.get(type="login", outcome="failure")
-    assert refusal.details == {"method": "google", "reason": "email_not_verified"}
+    assert refusal.details == {"method": "google", "reason": "email_not_verified", "channel": "web"}
 
 
 def test_verified_google_email_connects_the_existing_account(client, google, user):
@@ -151,9 +151,12 @@ def test_google_only_user_can_set_a_password_later(client, google):
     assert response.status_code == 302 and response["Location"] == "/accounts/profile/"
 
 
-def test_sign_in_page_shows_the_google_button(client):
+def test_sign_in_page_shows_the_google_button_and_lets_forms_lead_to_google(client):
     page = client.get("/accounts/login/")
     assert b"Sign in with Google" in page.content
+    # A browser enforces CSP form-action on the redirect after "Continue" is posted, too.
+    policy = client.get("/accounts/google/login/")["Content-Security-Policy"]
+    assert f"form-action 'self' {settings.GOOGLE_OAUTH_BASE_URL}" in policy
 
 
 def test_verified_google_email_locks_out_whoever_squatted_that_address(client, google, make_user):

@@ -35,7 +35,8 @@ def test_good_token_signs_in_a_new_user_with_role_user(api, google):
     assert EmailAddress.objects.get(user=user).verified
     assert SocialAccount.objects.get(user=user).uid == google_sub("nia.okafor@example.com")
     event = AuditEvent.objects.get(type="login", actor_user=user)
-    assert event.outcome == "success" and event.details == {"method": "google"}
+    assert event.outcome == "success"
+    assert event.details == {"method": "google", "channel": "api"}
 
 
 def test_same_google_identity_signs_in_to_the_same_account(api, google):
@@ -67,7 +68,7 @@ def test_token_with_wrong_claims_is_refused_and_creates_nobody(api, google, bend
     assert words in response.json()["error_description"]
     assert not User.objects.exists()
     failure = AuditEvent.objects.get(type="login", outcome="failure")
-    assert failure.details == {"method": "google", "reason": "invalid_id_token"}
+    assert failure.details == {"method": "google", "reason": "invalid_id_token", "channel": "api"}
 
 
 def test_token_signed_by_another_key_is_refused(api, google):
