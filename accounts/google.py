@@ -47,6 +47,8 @@ def _fetch_keys() -> dict:
             keys = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise KeysUnavailable(str(exc)) from exc
+    if not isinstance(keys, dict):
+        raise KeysUnavailable("Google's keys are not a JSON object")
     found = _MAX_AGE.search(response.headers.get("Cache-Control", ""))
     lifetime = int(found.group(1)) if found else settings.GOOGLE_CERTS_CACHE_SECONDS
     cache.set(_CERTS_CACHE_KEY, keys, max(60, min(lifetime, 86400)))
@@ -79,9 +81,9 @@ def id_token_claims(*, raw: str) -> dict:
         raise IdTokenInvalid("malformed") from exc
     if header.get("alg") != ALGORITHM or not isinstance(header.get("kid"), str):
         raise IdTokenInvalid("not signed the way Google signs ID tokens")
-    key = _public_key(header["kid"])
     if not settings.GOOGLE_CLIENT_IDS:
         raise IdTokenInvalid("not for this service: no Google client id is configured")
+    key = _public_key(header["kid"])
     try:
         claims = jwt.decode(
             raw,

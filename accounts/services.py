@@ -14,7 +14,7 @@ from allauth.account.models import EmailAddress
 from allauth.core import ratelimit as allauth_ratelimit
 from allauth.core.internal.ratelimit import parse_rates
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
-from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.models import SocialApp, SocialLogin
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -530,7 +530,7 @@ def google_login(*, request: HttpRequest, id_token: str, caller: Caller) -> dict
     except google.IdTokenInvalid as exc:
         login_refused(caller=caller, reason="invalid_id_token", method="google")
         raise errors.invalid_grant(f"The Google ID token is {exc.reason}.") from exc
-    provider = get_social_adapter(request).get_provider(request, "google")
+    provider = _google_provider(request)
     try:
         with transaction.atomic():
             _google_token_consume(claims=claims, raw=id_token)
@@ -553,6 +553,17 @@ def google_login(*, request: HttpRequest, id_token: str, caller: Caller) -> dict
         )
         raise
     return session_start(user=sociallogin.user, method="google", caller=caller)
+
+
+def _google_provider(request: HttpRequest):
+    try:
+        return get_social_adapter(request).get_provider(request, "google")
+    except SocialApp.DoesNotExist:
+        # An API-only set-up (app and SPA client ids, no web client secret) has no configured
+        # app, but allauth's provider is still what turns claims into a sign-in.
+        return SocialApp(provider="google", client_id=settings.GOOGLE_CLIENT_IDS[0]).get_provider(
+            request
+        )
 
 
 def _google_rate_window() -> int:

@@ -234,3 +234,20 @@ def test_one_token_raced_from_many_threads_signs_in_exactly_once(google):
     assert codes.count(200) == 1, codes
     assert set(codes) <= {200, 400}
     assert User.objects.filter(email="race@example.com").count() == 1
+
+
+def test_api_only_setup_with_just_mobile_client_ids_signs_in(api, google, settings):
+    mobile = "warden-test-android.apps.googleusercontent.com"
+    settings.GOOGLE_CLIENT_IDS = [mobile]
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "google": {**settings.SOCIALACCOUNT_PROVIDERS["google"], "APPS": []}
+    }
+    assert exchange(api, google.id_token(audience=mobile)).status_code == 200
+    assert exchange(api, google.id_token()).status_code == 400  # the web client is not listed
+
+
+def test_no_google_client_configured_refuses_clearly(api, google, settings):
+    settings.GOOGLE_CLIENT_IDS = []
+    response = exchange(api, google.id_token())
+    assert response.status_code == 400
+    assert "no Google client id is configured" in response.json()["error_description"]
