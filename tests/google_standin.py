@@ -393,7 +393,11 @@ def _handler_for(standin: GoogleStandin) -> type[BaseHTTPRequestHandler]:
             header = self.headers.get("Authorization", "")
             if not header.lower().startswith("basic "):
                 return None
-            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            try:
+                decoded = base64.b64decode(header[6:], validate=True).decode()
+            except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+                return ("", "")
+            client_id, _, secret = decoded.partition(":")
             return client_id, secret
 
         def _auth_request_error(self, params: dict) -> str | None:

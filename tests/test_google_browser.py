@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
+from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -51,9 +52,11 @@ def manage(*args: str, env: dict) -> None:
     )
 
 
-@pytest.fixture
-def warden(google, tmp_path):
+@pytest.fixture(scope="module")
+def warden(_google_standin_server, tmp_path_factory):
     """A real Warden server (runserver, own SQLite file) whose Google is the stand-in."""
+    google = _google_standin_server
+    tmp_path = tmp_path_factory.mktemp("warden")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
@@ -116,6 +119,17 @@ def snapshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
+def admin_page(browser, warden):
+    admin = browser.new_page()  # a separate browser context: the admin's own session
+    admin.set_default_timeout(15_000)
+    admin.goto(f"{warden}/admin/login/")
+    admin.get_by_label("Email address").fill(ADMIN_EMAIL)
+    admin.get_by_label("Password").fill(ADMIN_PASSWORD)
+    admin.get_by_role("button", name="Log in").click()
+    admin.wait_for_url(f"{warden}/admin/")
+    return admin
+
+
 def test_sign_in_with_google_in_a_real_browser_then_admin_shows_the_link(warden, browser):
     page = browser.new_page()
     page.set_default_timeout(15_000)
@@ -137,14 +151,7 @@ def test_sign_in_with_google_in_a_real_browser_then_admin_shows_the_link(warden,
     assert page.get_by_test_id("roles").inner_text() == "user"
     assert "Google" in page.get_by_test_id("providers").inner_text()
 
-    admin = browser.new_page()  # a separate browser context: the admin's own session
-    admin.set_default_timeout(15_000)
-    admin.goto(f"{warden}/admin/login/")
-    admin.get_by_label("Email address").fill(ADMIN_EMAIL)
-    admin.get_by_label("Password").fill(ADMIN_PASSWORD)
-    admin.get_by_role("button", name="Log in").click()
-    admin.wait_for_url(f"{warden}/admin/")
-
+    admin = admin_page(browser, warden)
     admin.goto(f"{warden}/admin/accounts/user/?q=nia.okafor")
     snapshot(admin, "4-admin-users")
     row = admin.locator("#result_list tbody tr", has_text="nia.okafor@example.com")
@@ -156,3 +163,22 @@ def test_sign_in_with_google_in_a_real_browser_then_admin_shows_the_link(warden,
     assert linked.count() == 1
     assert "nia.okafor@example.com" in linked.inner_text()
     assert "google" in linked.inner_text().lower()
+
+
+def test_denying_consent_in_a_real_browser_ends_on_a_friendly_page_with_no_user(warden, browser):
+    page = browser.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{warden}/accounts/login/")
+    page.get_by_role("link", name="Sign in with Google").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Email", exact=True).fill("changed.mind@example.com")
+    page.get_by_role("button", name="Deny").click()
+
+    page.wait_for_url(warden + reverse("socialaccount_login_cancelled"))
+    snapshot(page, "6-cancelled")
+    assert page.get_by_role("heading", name="Sign-in cancelled").is_visible()
+    assert page.get_by_role("link", name="Back to sign in").is_visible()
+
+    admin = admin_page(browser, warden)
+    admin.goto(f"{warden}/admin/accounts/user/?q=changed.mind")
+    assert admin.locator("#result_list tbody tr").count() == 0
