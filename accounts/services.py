@@ -543,7 +543,7 @@ def google_login(*, request: HttpRequest, id_token: str, caller: Caller) -> dict
                 # was never verified).
                 sociallogin._accept_login(request)
             else:
-                get_social_adapter(request).save_user(request, sociallogin)
+                _google_user_create(request=request, sociallogin=sociallogin)
     except errors.AuthError as exc:
         login_refused(
             caller=caller,
@@ -553,6 +553,19 @@ def google_login(*, request: HttpRequest, id_token: str, caller: Caller) -> dict
         )
         raise
     return session_start(user=sociallogin.user, method="google", caller=caller)
+
+
+def _google_user_create(*, request: HttpRequest, sociallogin: SocialLogin) -> None:
+    try:
+        with transaction.atomic():
+            get_social_adapter(request).save_user(request, sociallogin)
+    except IntegrityError as exc:
+        # Two first sign-ins of one person raced; the other one created the account.
+        raise errors.AuthError(
+            "invalid_grant",
+            "This account was created a moment ago by another sign-in; try again.",
+            extra={"reason": "conflict"},
+        ) from exc
 
 
 def _google_provider(request: HttpRequest):

@@ -251,3 +251,27 @@ def test_no_google_client_configured_refuses_clearly(api, google, settings):
     response = exchange(api, google.id_token())
     assert response.status_code == 400
     assert "no Google client id is configured" in response.json()["error_description"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_first_sign_ins_raced_with_different_tokens_make_one_account_and_no_500(google):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    id_tokens = [google.id_token(email="twice@example.com") for _ in range(4)]
+
+    def attempt(id_token):
+        try:
+            return exchange(APIClient(), id_token).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(attempt, id_tokens))
+
+    assert set(codes) <= {200, 400} and 200 in codes, codes
+    assert User.objects.filter(email="twice@example.com").count() == 1
+    assert SocialAccount.objects.count() == 1
