@@ -2,6 +2,8 @@
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.base.constants import AuthError
@@ -72,3 +74,27 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # The user, its email address and its social account appear together or not at all.
         with transaction.atomic():
             return super().save_user(request, sociallogin, form=form)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def encrypt(self, text: str) -> str:
+        from accounts import mfa
+
+        return mfa.secret_seal(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        from accounts import mfa
+
+        return mfa.secret_unseal(encrypted_text)
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """A member of a role that requires MFA keeps at least one app or key."""
+        from accounts import mfa
+
+        user = authenticator.user
+        if not mfa.user_requires_mfa(user=user):
+            return True
+        others = Authenticator.objects.filter(user=user, type__in=mfa.PRIMARY_TYPES).exclude(
+            pk=authenticator.pk
+        )
+        return others.exists()

@@ -17,12 +17,12 @@ from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import errors, google, ratelimit, tokens
+from accounts import errors, google, mfa, ratelimit, tokens
 from accounts.models import (
     AuditEvent,
     AuthSession,
@@ -46,8 +46,12 @@ class Caller:
     @classmethod
     def of(cls, request: HttpRequest) -> Caller:
         request = getattr(request, "_request", request)  # a DRF request wraps Django's
+        try:
+            ip = get_adapter(request).get_client_ip(request)
+        except PermissionDenied:  # no REMOTE_ADDR: not a real network peer
+            ip = None
         return cls(
-            ip=get_adapter(request).get_client_ip(request),
+            ip=ip,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             request=request,
         )
@@ -196,6 +200,9 @@ def password_login(
             "The email address is not verified yet; follow the link we sent.",
             extra={"reason": "email_not_verified"},
         )
+    # A second factor, or a role that requires one, stops here with mfa_required (and an
+    # mfa_token for POST /api/auth/login/mfa) or mfa_setup_required.
+    mfa.login_second_factor_gate(user=user, caller=caller, client=client)
     return session_start(user=user, method="password", caller=caller, client=client)
 
 
@@ -552,6 +559,8 @@ def google_login(*, request: HttpRequest, id_token: str, caller: Caller) -> dict
             method="google",
         )
         raise
+    # As after a password: a second factor, or a role requiring one, stops here.
+    mfa.login_second_factor_gate(user=sociallogin.user, caller=caller, client=None)
     return session_start(user=sociallogin.user, method="google", caller=caller)
 
 

@@ -169,3 +169,14 @@ def test_verified_google_email_locks_out_whoever_squatted_that_address(client, g
     assert not squatter.has_usable_password()  # the squatter's password no longer works
     assert EmailAddress.objects.get(user=squatter).verified
     assert SocialAccount.objects.get().user == squatter
+
+
+def test_account_with_a_second_factor_is_asked_for_it_after_google(client, google, user):
+    from tests.mfa_support import enrol_totp
+
+    enrol_totp(user)
+
+    response = client.get(consent(begin(client), email="ann@example.com"))
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
+    assert client.get("/accounts/profile/").status_code == 302  # not signed in yet

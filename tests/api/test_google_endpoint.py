@@ -275,3 +275,15 @@ def test_first_sign_ins_raced_with_different_tokens_make_one_account_and_no_500(
     assert set(codes) <= {200, 400} and 200 in codes, codes
     assert User.objects.filter(email="twice@example.com").count() == 1
     assert SocialAccount.objects.count() == 1
+
+
+def test_account_with_a_second_factor_still_asks_for_it(api, google, user):
+    from tests.mfa_support import enrol_totp
+
+    enrol_totp(user)
+
+    response = exchange(api, google.id_token(email="ann@example.com"))
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "mfa_required" and response.json()["mfa_token"]
+    assert "access_token" not in response.json()
