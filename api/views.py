@@ -10,7 +10,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.permissions import IsAuthenticated
@@ -74,6 +79,25 @@ LOGIN_ERRORS = {
     **TOKEN_ERRORS,
     401: OpenApiResponse(MfaChallenge, "mfa_required: answer with POST /api/auth/login/mfa"),
     403: OpenApiResponse(OAuthError, "mfa_setup_required: the role requires a second factor"),
+}
+InvalidClient = inline_serializer(
+    "InvalidClient",
+    {
+        "error": serializers.ChoiceField(["invalid_client"]),
+        "error_description": serializers.CharField(),
+    },
+)
+# The token endpoint authenticates clients too, so its 401 is one of two disjoint shapes.
+GRANT_ERRORS = {
+    **LOGIN_ERRORS,
+    401: OpenApiResponse(
+        PolymorphicProxySerializer(
+            component_name="TokenUnauthorized",
+            serializers=[InvalidClient, MfaChallenge],
+            resource_type_field_name=None,
+        ),
+        "invalid_client, or mfa_required for the password grant",
+    ),
 }
 
 
@@ -151,7 +175,7 @@ class TokenApi(NoStoreApi):
                 "client_secret": serializers.CharField(required=False),
             },
         ),
-        responses={200: TokenOutput, **LOGIN_ERRORS},
+        responses={200: TokenOutput, **GRANT_ERRORS},
     )
     def post(self, request):
         data, caller = request.data, caller_of(request)
