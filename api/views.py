@@ -235,10 +235,10 @@ class GoogleLoginApi(NoStoreApi):
         request=inline_serializer("GoogleLoginRequest", {"id_token": serializers.CharField()}),
         responses={
             200: TokenOutput,
+            **LOGIN_ERRORS,  # a second factor is asked for as after a password
             400: OpenApiResponse(
                 OAuthError, "invalid_request, or invalid_grant: bad, expired or replayed token"
             ),
-            429: OpenApiResponse(OAuthError, "rate_limited, with Retry-After"),
             503: OpenApiResponse(OAuthError, "temporarily_unavailable: Google's keys unreachable"),
         },
     )
