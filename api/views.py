@@ -390,17 +390,18 @@ class VerifyApi(APIView):
         return Response(verify_body(claims), headers={**gateway_headers(claims), **NO_STORE})
 
 
+# RFC 7662 and RFC 7009 take the same body.
+TokenHintRequest = inline_serializer(
+    "TokenHintRequest",
+    {"token": serializers.CharField(), "token_type_hint": serializers.CharField(required=False)},
+)
+
+
 class IntrospectApi(NoStoreApi):
     """RFC 7662 introspection for authenticated service clients."""
 
     @extend_schema(
-        request=inline_serializer(
-            "IntrospectRequest",
-            {
-                "token": serializers.CharField(),
-                "token_type_hint": serializers.CharField(required=False),
-            },
-        ),
+        request=TokenHintRequest,
         responses={200: ClaimsOutput, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
@@ -421,13 +422,7 @@ class RevokeApi(NoStoreApi):
     """RFC 7009 revocation: ends the session a token belongs to; always 200 for bad tokens."""
 
     @extend_schema(
-        request=inline_serializer(
-            "RevokeRequest",
-            {
-                "token": serializers.CharField(),
-                "token_type_hint": serializers.CharField(required=False),
-            },
-        ),
+        request=TokenHintRequest,
         responses={200: None, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
