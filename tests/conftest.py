@@ -57,6 +57,7 @@ def pytest_runtest_logreport(report):
     # The one allowed skip is a PostgreSQL-only test during the SQLite run.
     if report.skipped and os.environ.get("WARDEN_STRICT_SKIPS"):
         reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")  # pytest prefixes the reason it reports
         if not (reason.startswith("needs PostgreSQL") and not on_postgres()):
             _bad_skips.append(f"{report.nodeid}: {reason}")
 
