@@ -20,7 +20,7 @@ WARDEN_ISSUER = env("WARDEN_ISSUER", default="")
 require("WARDEN_ISSUER", WARDEN_ISSUER)
 SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": WARDEN_ISSUER}  # noqa: F405
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="") or "django.core.mail.backends.smtp.EmailBackend"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -37,3 +37,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = False
+if GOOGLE_OAUTH_BASE_URL:  # noqa: F405
+    # The stand-in signs whatever identity is typed into it: never trust it in production.
+    raise ImproperlyConfigured("GOOGLE_OAUTH_BASE_URL is for the local Google stand-in only.")
