@@ -23,6 +23,7 @@ function init(args)
   index = id
   once = os.getenv("BENCH_POOL_ONCE") == "1"
   exhausted = 0
+  wrapped = false
   method = os.getenv("BENCH_METHOD") or "GET"
   target = os.getenv("BENCH_PATH") or "/"
   body_template = os.getenv("BENCH_BODY") or ""
@@ -34,9 +35,11 @@ function request()
   local item = ""
   if #pool > 0 then
     if index > #pool then
-      if once then exhausted = exhausted + 1 end
+      wrapped = true
       index = ((index - 1) % #pool) + 1
     end
+    -- Past the end of a single-use pool every request resends a spent item: count them all.
+    if once and wrapped then exhausted = exhausted + 1 end
     item = pool[index]
     index = index + step
   end

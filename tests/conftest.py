@@ -1,6 +1,7 @@
 """Shared fixtures, plus the rules for tests that need real parts (PostgreSQL, Redis, ...)."""
 
 import os
+import shutil
 import socket
 from urllib.parse import urlparse
 
@@ -50,6 +51,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if item.get_closest_marker("redis") and not redis:
             item.add_marker(pytest.mark.skip(reason=f"needs Redis at {redis_url()}"))
+        if item.get_closest_marker("wrk") and not shutil.which("wrk"):
+            item.add_marker(pytest.mark.skip(reason="needs wrk: not installed (make system-deps)"))
 
 
 def pytest_runtest_logreport(report):
