@@ -1,0 +1,34 @@
+"""Warden client SDK: verify access tokens locally, get service and user tokens."""
+
+from warden_client.clients import ServiceTokenClient, UserTokenClient
+from warden_client.errors import (
+    Forbidden,
+    GrantRefused,
+    InvalidToken,
+    NotSignedIn,
+    RateLimited,
+    SessionRevoked,
+    TokenExpired,
+    TokenRevoked,
+    WardenError,
+    WardenUnavailable,
+)
+from warden_client.identity import Identity
+from warden_client.verifier import TokenVerifier
+
+__all__ = [
+    "Forbidden",
+    "GrantRefused",
+    "Identity",
+    "InvalidToken",
+    "NotSignedIn",
+    "RateLimited",
+    "ServiceTokenClient",
+    "SessionRevoked",
+    "TokenExpired",
+    "TokenRevoked",
+    "TokenVerifier",
+    "UserTokenClient",
+    "WardenError",
+    "WardenUnavailable",
+]
