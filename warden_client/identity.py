@@ -38,13 +38,16 @@ class Identity:
         return self.subject_type == "service"
 
     @classmethod
-    def from_claims(cls, claims: Mapping[str, Any]) -> Identity:
-        roles = claims.get("roles") or ()
-        scope = claims.get("scope") or ""
-        return cls(
+    def from_claims(cls, claims: dict[str, Any]) -> Identity:
+        """Built once per verified token, so kept cheap; `claims` must not be changed after."""
+        roles = claims.get("roles")
+        scope = claims.get("scope")
+        identity = object.__new__(cls)
+        # Frozen dataclass __init__ costs a setattr call per field; this is the hot path.
+        identity.__dict__.update(
             sub=str(claims["sub"]),
             subject_type="user" if "sid" in claims else "service",
-            email=str(claims.get("email") or ""),
+            email=claims.get("email") or "",
             roles=frozenset(r for r in roles if isinstance(r, str))
             if isinstance(roles, list)
             else frozenset(),
@@ -52,8 +55,9 @@ class Identity:
             client_id=claims.get("client_id"),
             sid=claims.get("sid"),
             exp=int(claims.get("exp") or 0),
-            claims=MappingProxyType(dict(claims)),
+            claims=MappingProxyType(claims),
         )
+        return identity
 
     @classmethod
     def from_gateway_headers(cls, headers: Mapping[str, str]) -> Identity | None:

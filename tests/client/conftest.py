@@ -49,7 +49,7 @@ def verifier(warden, wire) -> TokenVerifier:
 @pytest.fixture
 def admin_user(make_user):
     user = make_user("root@example.com")
-    user.groups.add(Role.objects.get(name="admin"))
+    user.groups.add(Role.objects.get_or_create(name="admin")[0])
     return user
 
 
