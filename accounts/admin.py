@@ -57,6 +57,10 @@ class WardenUserAdmin(UserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups", "socialaccount_set")
 
+    def save_related(self, request, form, formsets, change) -> None:
+        form.instance._audit_actor = request.user  # role changes below are audited with it
+        super().save_related(request, form, formsets, change)
+
     @admin.display(description="roles")
     def roles(self, obj: User) -> str:
         return ", ".join(sorted(g.name for g in obj.groups.all()))

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import errors, tokens
+from accounts import errors, ratelimit, tokens
 from accounts.models import (
     AuditEvent,
     AuthSession,
@@ -37,6 +37,19 @@ class Caller:
     ip: str | None = None
     user_agent: str = ""
     request: HttpRequest | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> Caller:
+        request = getattr(request, "_request", request)  # a DRF request wraps Django's
+        return cls(
+            ip=get_adapter(request).get_client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            request=request,
+        )
+
+    @property
+    def channel(self) -> str:
+        return "api" if self.request and self.request.path.startswith("/api/") else "web"
 
 
 # --- Audit --------------------------------------------------------------------------------------
@@ -133,7 +146,14 @@ def session_start(
         user_agent=caller.user_agent[:512],
         refresh_jti=_new_jti(),
     )
-    audit_record(type="login", caller=caller, user=user, client=client, details={"method": method})
+    audit_record(
+        type="login",
+        caller=caller,
+        user=user,
+        client=client,
+        target=str(session.pk),
+        details={"method": method, "channel": caller.channel},
+    )
     return _session_tokens(session=session, user=user)
 
 
@@ -153,36 +173,43 @@ def password_login(
     client: ServiceClient | None = None,
 ) -> dict:
     """Email + password sign-in through allauth, so its failed-login limits apply here too."""
+    # Failures and lockouts are audited by the account adapter, for web and API alike.
     adapter = get_adapter(request)
     try:
         user = adapter.authenticate(request, email=email, password=password)
     except ValidationError as exc:
-        audit_record(
-            type="login",
-            caller=caller,
-            outcome=AuditEvent.Outcome.FAILURE,
-            target=email,
-            details={"method": "password", "reason": "rate_limited"},
-        )
         raise errors.rate_limited(settings.WARDEN_LOGIN_ATTEMPTS_TIMEOUT) from exc
     if user is None:
-        audit_record(
-            type="login",
-            caller=caller,
-            outcome=AuditEvent.Outcome.FAILURE,
-            target=email,
-            details={"method": "password", "reason": "bad_credentials"},
-        )
         raise errors.invalid_grant("Invalid email or password.")
     if not user.is_active:
+        login_refused(user=user, caller=caller, reason="inactive")
         raise errors.invalid_grant("This account is inactive.")
     if settings.ACCOUNT_EMAIL_VERIFICATION == "mandatory" and not user_email_verified(user=user):
+        login_refused(user=user, caller=caller, reason="email_not_verified")
         raise errors.AuthError(
             "invalid_grant",
             "The email address is not verified yet; follow the link we sent.",
             extra={"reason": "email_not_verified"},
         )
     return session_start(user=user, method="password", caller=caller, client=client)
+
+
+def login_refused(
+    *,
+    caller: Caller,
+    reason: str,
+    user: User | None = None,
+    email: str = "",
+    method: str = "password",
+) -> None:
+    audit_record(
+        type="login",
+        caller=caller,
+        outcome=AuditEvent.Outcome.FAILURE,
+        user=user,
+        target=email or (user.email if user else ""),
+        details={"method": method, "reason": reason, "channel": caller.channel},
+    )
 
 
 def session_refresh(
@@ -340,11 +367,31 @@ def service_client_set_active(*, client: ServiceClient, active: bool) -> None:
 _DUMMY_DIGEST = "0" * 64
 
 
-def service_client_authenticate(*, client_id: str, client_secret: str) -> ServiceClient:
+def service_client_authenticate(
+    *, client_id: str, client_secret: str, caller: Caller
+) -> ServiceClient:
+    """Check a client's secret in constant time; failures are limited per IP.
+
+    Only per IP: a per-client lockout would let anyone lock a service out by spamming wrong
+    secrets, and a 256-bit generated secret cannot be guessed anyway.
+    """
+    limit, ip = ratelimit.client_auth_limit(), caller.ip or "unknown"
+    exempt = ratelimit.exempt(caller.ip)
+    if not exempt and (retry := ratelimit.blocked(limit, ip)):
+        raise errors.rate_limited(retry)
     client = ServiceClient.objects.filter(client_id=client_id).first() if client_id else None
     # Compare even for an unknown client so timing does not reveal which client ids exist.
     ok = tokens.secret_matches(client_secret or "", client.secret_hash if client else _DUMMY_DIGEST)
     if client is None or not ok or not client.is_active:
+        if not exempt:
+            ratelimit.record_failure(limit, ip)
+        audit_record(
+            type="client_auth",
+            caller=caller,
+            outcome=AuditEvent.Outcome.FAILURE,
+            client=client,
+            target=(client_id or "")[:64],
+        )
         raise errors.invalid_client()
     return client
 

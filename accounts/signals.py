@@ -4,7 +4,9 @@ Kept thin: each one calls a service. A signal is used because new users are crea
 the admin's forms and the manager alike, and deactivation is a plain field edit in the admin.
 """
 
-from django.db.models.signals import post_save, pre_delete, pre_save
+from allauth.account import signals as allauth_signals
+from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from accounts import services, tokens
@@ -38,3 +40,56 @@ def end_sessions_of_deactivated_users(sender, instance: User, created: bool, **k
 def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
     for sid in AuthSession.objects.filter(user=instance).values_list("pk", flat=True):
         tokens.mark_session_dead(str(sid))
+
+
+# --- Audit of changes made through allauth's pages or the admin ---------------------------------
+
+
+@receiver(allauth_signals.user_logged_in)
+def audit_web_sign_in(sender, request, user, **kwargs) -> None:
+    method = kwargs["sociallogin"].account.provider if kwargs.get("sociallogin") else "password"
+    services.audit_record(
+        type="login",
+        caller=services.Caller.of(request),
+        user=user,
+        details={"method": method, "channel": "web"},
+    )
+
+
+PASSWORD_EVENTS = {
+    allauth_signals.password_changed: "password_changed",
+    allauth_signals.password_set: "password_set",
+    allauth_signals.password_reset: "password_reset",
+}
+
+
+@receiver(allauth_signals.password_changed)
+@receiver(allauth_signals.password_set)
+@receiver(allauth_signals.password_reset)
+def audit_password_change(sender, request, user, signal, **kwargs) -> None:
+    services.audit_record(
+        type=PASSWORD_EVENTS[signal],
+        caller=services.Caller.of(request) if request else None,
+        user=user,
+        target=str(user.public_id),
+    )
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def audit_role_change(sender, instance, action: str, pk_set, reverse: bool, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear") or not (
+        pk_set or action == "post_clear"
+    ):
+        return
+    roles = sorted(Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
+    users = [instance] if not reverse else list(User.objects.filter(pk__in=pk_set or ()))
+    for user in users:
+        services.audit_record(
+            type="role_changed",
+            user=getattr(instance, "_audit_actor", None),
+            target=str(user.public_id),
+            details={
+                "action": action.removeprefix("post_"),
+                "roles": roles if not reverse else [instance.name],
+            },
+        )

@@ -379,11 +379,18 @@ def token_response(*, access: AccessToken, refresh: RefreshToken | None = None) 
 # local-memory one) could miss another process's revocation, so then verify always asks the DB.
 
 
+SHARED_CACHE_BACKENDS = (
+    "django.core.cache.backends.redis.",
+    "django.core.cache.backends.memcached.",
+    "django_redis.",
+)
+
+
 def cache_is_shared() -> bool:
     value = settings.WARDEN_SHARED_CACHE
     if isinstance(value, str) and value.lower() == "auto":
-        backend_path = settings.CACHES["default"]["BACKEND"].lower()
-        return "redis" in backend_path or "memcache" in backend_path
+        backend_path = settings.CACHES["default"]["BACKEND"]
+        return backend_path.startswith(SHARED_CACHE_BACKENDS)
     if isinstance(value, str):
         return value.lower() in ("1", "true", "yes", "on")
     return bool(value)
@@ -427,16 +434,21 @@ def _live(key: str, lookup, ident: str) -> bool:
 
 
 def mark_session_dead(sid: str) -> None:
-    """Publish a revocation to every instance once the transaction that made it commits."""
-    transaction.on_commit(lambda: cache.set(_session_key(sid), 0, _state_ttl()))
+    """Publish a revocation to every instance at once.
+
+    Written before the revoking transaction commits: a reader that saw the still-active row
+    can then only `add`, which loses to this `set`. A rollback leaves a spurious denial for
+    one access-token lifetime at worst, failing closed.
+    """
+    cache.set(_session_key(sid), 0, _state_ttl())
 
 
 def mark_client_state(client_id: str, *, live: bool) -> None:
-    transaction.on_commit(lambda: cache.set(_client_key(client_id), 1 if live else 0, _state_ttl()))
-
-
-def forget_session_state(sid: str) -> None:
-    cache.delete(_session_key(sid))
+    if live:
+        # Re-activation must not be trusted before it commits: drop the entry, let DB answer.
+        transaction.on_commit(lambda: cache.delete(_client_key(client_id)))
+    else:
+        cache.set(_client_key(client_id), 0, _state_ttl())
 
 
 # --- Checking presented tokens ------------------------------------------------------------------

@@ -4,7 +4,6 @@ import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -17,7 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import errors, selectors, services, tokens
+from accounts import errors, ratelimit, selectors, services, tokens
 from accounts.models import AuthSession, ServiceClient, User
 from api.permissions import HasRole, IsEndUser
 
@@ -64,12 +63,7 @@ TOKEN_ERRORS = {
 
 
 def caller_of(request) -> services.Caller:
-    django_request = getattr(request, "_request", request)
-    return services.Caller(
-        ip=get_adapter(django_request).get_client_ip(django_request),
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        request=django_request,
-    )
+    return services.Caller.of(request)
 
 
 def param(data, name: str, *, required: bool = True) -> str | None:
@@ -103,7 +97,9 @@ def authenticated_client(request, *, required: bool) -> ServiceClient | None:
         raise errors.invalid_client("Client authentication is required.")
     else:
         return None
-    return services.service_client_authenticate(client_id=client_id, client_secret=client_secret)
+    return services.service_client_authenticate(
+        client_id=client_id, client_secret=client_secret, caller=caller_of(request)
+    )
 
 
 class NoStoreApi(APIView):
@@ -212,6 +208,25 @@ class LogoutApi(NoStoreApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def guessing_stopped(request) -> None:
+    """Count a failed token check per IP; past the limit, answer 429 instead.
+
+    Only failures count: a gateway verifies every user's token from one address.
+    """
+    ip = caller_of(request).ip
+    if ratelimit.exempt(ip):
+        return
+    retry_after = ratelimit.record_failure(ratelimit.token_guess_limit(), ip or "unknown")
+    if retry_after:
+        raise errors.AuthError(
+            "rate_limited",
+            "Too many invalid tokens from this address; try again later.",
+            status=429,
+            retry_after=retry_after,
+            extra={"active": False},
+        )
+
+
 def bearer_token(request) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, value = header.partition(" ")
@@ -274,6 +289,7 @@ class VerifyApi(APIView):
         try:
             claims = tokens.access_token_check(raw=raw)
         except tokens.TokenInvalid as exc:
+            guessing_stopped(self.request)
             return Response(
                 {"active": False, "error": exc.reason},
                 status=401,
@@ -304,6 +320,7 @@ class IntrospectApi(NoStoreApi):
         try:
             claims = tokens.access_token_check(raw=token or "")
         except tokens.TokenInvalid:
+            guessing_stopped(request)
             return Response({"active": False})
         body = {**claims, **verify_body(claims)}
         if "email" in claims:

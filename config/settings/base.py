@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -133,6 +134,13 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 WARDEN_LOGIN_ATTEMPTS_LIMIT = env.int("LOGIN_ATTEMPTS_LIMIT", default=5)
 WARDEN_LOGIN_ATTEMPTS_TIMEOUT = env.int("LOGIN_ATTEMPTS_TIMEOUT", default=300)
 WARDEN_LOGIN_IP_RATE = env("LOGIN_IP_RATE", default="30/m")
+# Failed client authentications and failed token checks (guessing) per IP per minute; callers in
+# RATE_LIMIT_EXEMPT_IPS (CIDRs: your gateways) are never throttled.
+WARDEN_CLIENT_AUTH_FAILURES_PER_MINUTE = env.int("CLIENT_AUTH_FAILURES_PER_MINUTE", default=10)
+WARDEN_TOKEN_FAILURES_PER_MINUTE = env.int("TOKEN_FAILURES_PER_MINUTE", default=60)
+RATE_LIMIT_EXEMPT_IPS = env.list("RATE_LIMIT_EXEMPT_IPS", default=[])
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth from the end.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # allauth's limiter consumes an attempt before the password check, under a cache lock, so
 # parallel guesses cannot slip past the limit (with Redis, across every instance).
 ACCOUNT_RATE_LIMITS = {
@@ -263,6 +271,21 @@ USE_I18N = True
 USE_TZ = True
 
 X_FRAME_OPTIONS = "DENY"
+# Pages load scripts, styles and images only from Warden itself; nothing may frame them. Forms
+# may post to Warden, and (for "Sign in with Google") redirect to Google's authorize endpoint.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'", "https://accounts.google.com"],
+}
+CONTENT_SECURITY_POLICY_RELAXED_STYLE_PATHS = ["/admin/", "/api/docs/"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -275,10 +298,23 @@ if env("SECURE_PROXY_SSL_HEADER", default=""):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(levelname)s %(name)s %(message)s"},
+        "json_line": {"format": "%(message)s"},  # audit records are already one JSON object
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "audit": {
+            "class": "logging.StreamHandler",
+            "formatter": "json_line",
+            "stream": "ext://sys.stdout",
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "warden.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
+    },
 }
 
 

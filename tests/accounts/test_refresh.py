@@ -1,0 +1,104 @@
+"""One-time refresh with reuse detection, session lifetime, and purging."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import AuditEvent, AuthSession
+from tests.helpers import claims_of
+
+pytestmark = pytest.mark.django_db
+
+
+def refresh(api, token):
+    return api.post("/api/auth/refresh", {"refresh_token": token}, format="json")
+
+
+def verify(api, token):
+    return api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_refresh_returns_a_new_pair_in_the_same_session(api, user, login):
+    first = login()
+    second = refresh(api, first["refresh_token"])
+    assert second.status_code == 200 and second["Cache-Control"] == "no-store"
+    pair = second.json()
+    assert pair["refresh_token"] != first["refresh_token"]
+    assert claims_of(pair["access_token"])["sid"] == claims_of(first["access_token"])["sid"]
+    assert verify(api, pair["access_token"]).status_code == 200
+
+
+def test_replayed_refresh_token_revokes_the_session_and_every_descendant(
+    api, user, login, settings
+):
+    settings.WARDEN_REFRESH_REUSE_GRACE = 0
+    first = login()
+    second = refresh(api, first["refresh_token"]).json()
+    replay = refresh(api, first["refresh_token"])
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert "revoked" in replay.json()["error_description"]
+    assert verify(api, second["access_token"]).status_code == 401
+    assert refresh(api, second["refresh_token"]).status_code == 400
+    session = AuthSession.objects.get()
+    assert session.state == AuthSession.State.REVOKED and session.revoke_reason == "refresh_reuse"
+    assert AuditEvent.objects.filter(type="refresh_reuse_detected").count() == 1
+
+
+def test_a_duplicate_within_the_grace_window_is_refused_without_revoking(api, user, login):
+    first = login()
+    second = refresh(api, first["refresh_token"]).json()
+    duplicate = refresh(api, first["refresh_token"])
+    assert duplicate.status_code == 400 and "already used" in duplicate.json()["error_description"]
+    assert verify(api, second["access_token"]).status_code == 200
+    assert refresh(api, second["refresh_token"]).status_code == 200
+
+
+def test_an_older_generation_is_reuse_even_inside_the_grace_window(api, user, login):
+    first = login()
+    second = refresh(api, first["refresh_token"]).json()
+    third = refresh(api, second["refresh_token"]).json()
+    assert refresh(api, first["refresh_token"]).status_code == 400
+    assert verify(api, third["access_token"]).status_code == 401
+
+
+def test_access_token_is_refused_as_a_refresh_token(api, user, login):
+    pair = login()
+    response = refresh(api, pair["access_token"])
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert refresh(api, pair["refresh_token"]).status_code == 200, "session untouched"
+
+
+def test_session_ends_at_its_absolute_lifetime(api, user, login):
+    pair = login()
+    AuthSession.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = refresh(api, pair["refresh_token"])
+    assert response.status_code == 400 and "ended" in response.json()["error_description"]
+
+
+def test_refresh_of_a_deactivated_user_fails_and_ends_the_session(api, user, login):
+    pair = login()
+    type(user).objects.filter(pk=user.pk).update(is_active=False)  # bypasses signals on purpose
+    assert refresh(api, pair["refresh_token"]).status_code == 400
+    assert AuthSession.objects.get().state == AuthSession.State.REVOKED
+
+
+def test_refresh_picks_up_role_changes(api, user, login):
+    from django.contrib.auth.models import Group
+
+    pair = login()
+    user.groups.add(Group.objects.get(name="admin"))
+    new = refresh(api, pair["refresh_token"]).json()
+    assert claims_of(new["access_token"])["roles"] == ["admin", "user"]
+
+
+def test_purge_expired_deletes_dead_sessions_and_keeps_live_ones(api, user, login, capsys):
+    login()
+    login()
+    old = AuthSession.objects.order_by("created_at").first()
+    AuthSession.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    call_command("purge_expired")
+    assert '"sessions": 1' in capsys.readouterr().out
+    assert list(AuthSession.objects.values_list("pk", flat=True)) != [old.pk]
+    assert AuthSession.objects.count() == 1
