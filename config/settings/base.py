@@ -292,6 +292,9 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # allauth's forms read nothing from JS; kept default for admin
 if env("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
+# Proxies in front that append to X-Forwarded-For (1 behind deploy/nginx): without it every
+# client looks like the proxy, and the per-IP sign-in limit throttles all users together.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Logging ----------------------------------------------------------------------------------
 

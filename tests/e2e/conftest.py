@@ -58,6 +58,7 @@ def fleet_env(e2e_ports, tmp_path_factory):
         issuer=f"http://127.0.0.1:{e2e_ports['gateway']}",
         LOGIN_ATTEMPTS_LIMIT=str(LOGIN_ATTEMPTS_LIMIT),
         LOGIN_IP_RATE="1000/m",
+        TRUSTED_PROXY_COUNT="1",  # nginx appends the client address to X-Forwarded-For
     )
     try:
         harness.manage(env, "migrate", "--noinput")

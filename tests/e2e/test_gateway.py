@@ -118,3 +118,16 @@ def test_after_logout_the_next_gateway_call_is_401(gateway):
     after = _get(gateway, "/orders/", pair["access_token"])
     assert after.status_code == 401
     assert 'error="invalid_token"' in after.headers["WWW-Authenticate"]
+
+
+def test_a_forged_forwarded_for_does_not_change_the_recorded_client_address(gateway):
+    response = requests.post(
+        f"{gateway['url']}/api/auth/login",
+        json={"email": "ann@example.com", "password": PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.66"},
+        timeout=TIMEOUT,
+    )
+    access = response.json()["access_token"]
+    sessions = _get(gateway, "/api/auth/sessions", access).json()
+    current = next(s for s in sessions if s["current"])
+    assert current["ip"] == "127.0.0.1"
