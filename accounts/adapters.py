@@ -1,6 +1,8 @@
 """allauth hooks: only what Warden decides differently from allauth's defaults."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -42,3 +44,27 @@ class AccountAdapter(DefaultAccountAdapter):
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin) -> bool:
         return settings.WARDEN_SIGNUP_OPEN
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def encrypt(self, text: str) -> str:
+        from accounts import mfa
+
+        return mfa.secret_seal(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        from accounts import mfa
+
+        return mfa.secret_unseal(encrypted_text)
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """A member of a role that requires MFA keeps at least one app or key."""
+        from accounts import mfa
+
+        user = authenticator.user
+        if not mfa.user_requires_mfa(user=user):
+            return True
+        others = Authenticator.objects.filter(user=user, type__in=mfa.PRIMARY_TYPES).exclude(
+            pk=authenticator.pk
+        )
+        return others.exists()

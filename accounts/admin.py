@@ -7,10 +7,23 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 
-from accounts import services
-from accounts.models import AuditEvent, AuthSession, Role, ServiceClient, SigningKey, User
+from accounts import mfa, services
+from accounts.models import (
+    AuditEvent,
+    AuthSession,
+    Role,
+    RolePolicy,
+    ServiceClient,
+    SigningKey,
+    User,
+)
 
 admin.site.site_header = "Warden administration"
+FACTOR_LABELS = {
+    "totp": "authenticator app",
+    "webauthn": "security key",
+    "recovery_codes": "recovery codes",
+}
 admin.site.site_title = "Warden admin"
 
 
@@ -32,14 +45,23 @@ class WardenUserAdmin(UserAdmin):
     add_form = WardenUserCreationForm
     ordering = ("email",)
     search_fields = ("email", "first_name", "last_name", "public_id")
-    list_display = ("email", "roles", "providers", "is_active", "is_staff", "date_joined")
+    list_display = (
+        "email",
+        "roles",
+        "providers",
+        "second_factors",
+        "is_active",
+        "is_staff",
+        "date_joined",
+    )
     list_filter = (("groups", admin.RelatedOnlyFieldListFilter), "is_active", "is_staff")
-    readonly_fields = ("public_id", "last_login", "date_joined", "providers")
+    readonly_fields = ("public_id", "last_login", "date_joined", "providers", "second_factors")
     fieldsets = (
         (None, {"fields": ("email", "password", "public_id")}),
         ("Profile", {"fields": ("first_name", "last_name")}),
         ("Roles and access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Connected accounts", {"fields": ("providers",)}),
+        ("Second factors", {"fields": ("second_factors",)}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
@@ -52,10 +74,14 @@ class WardenUserAdmin(UserAdmin):
         ),
     )
     filter_horizontal = ("groups",)
-    actions = ["revoke_all_sessions"]
+    actions = ["revoke_all_sessions", "reset_second_factors"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups", "socialaccount_set")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("groups", "socialaccount_set", "authenticator_set")
+        )
 
     def save_related(self, request, form, formsets, change) -> None:
         form.instance._audit_actor = request.user  # role changes below are audited with it
@@ -77,13 +103,40 @@ class WardenUserAdmin(UserAdmin):
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
+    @admin.display(description="second factors")
+    def second_factors(self, obj: User) -> str:
+        present = {a.type for a in obj.authenticator_set.all()}
+        return ", ".join(FACTOR_LABELS[k] for k in mfa.DISPLAY_ORDER if k in present) or "-"
+
+    @admin.action(description="Reset second factors of the selected users (audited)")
+    def reset_second_factors(self, request, queryset) -> None:
+        reset = [u for u in queryset if mfa.user_factors_reset(user=u, actor=request.user)]
+        self.message_user(
+            request, f"Removed the second factors of {len(reset)} user(s).", messages.SUCCESS
+        )
+
 
 admin.site.unregister(Group)
 
 
+class RolePolicyInline(admin.StackedInline):
+    model = RolePolicy
+    can_delete = False
+    verbose_name_plural = "policy"
+
+
 @admin.register(Role)
 class RoleAdmin(GroupAdmin):
-    list_display = ("name", "member_count")
+    list_display = ("name", "member_count", "requires_mfa")
+    inlines = (RolePolicyInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("policy")
+
+    @admin.display(description="requires MFA", boolean=True)
+    def requires_mfa(self, obj: Role) -> bool:
+        policy = getattr(obj, "policy", None)
+        return bool(policy and policy.require_mfa)
 
     @admin.display(description="members")
     def member_count(self, obj: Role) -> int:

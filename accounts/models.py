@@ -229,3 +229,24 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
+
+
+class RolePolicy(models.Model):
+    """Rules that come with a role; a role without a row has none of them."""
+
+    role = models.OneToOneField(
+        Group, on_delete=models.CASCADE, primary_key=True, related_name="policy"
+    )
+    require_mfa = models.BooleanField(
+        "require a second factor",
+        default=False,
+        help_text="Members must set up an authenticator app or security key before they can "
+        "use their account, on the web and through the API.",
+    )
+
+    class Meta:
+        verbose_name = "role policy"
+        verbose_name_plural = "role policy"
+
+    def __str__(self) -> str:
+        return f"policy of {self.role.name}"

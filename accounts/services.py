@@ -12,12 +12,12 @@ from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import errors, ratelimit, tokens
+from accounts import errors, mfa, ratelimit, tokens
 from accounts.models import (
     AuditEvent,
     AuthSession,
@@ -41,8 +41,12 @@ class Caller:
     @classmethod
     def of(cls, request: HttpRequest) -> Caller:
         request = getattr(request, "_request", request)  # a DRF request wraps Django's
+        try:
+            ip = get_adapter(request).get_client_ip(request)
+        except PermissionDenied:  # no REMOTE_ADDR: not a real network peer
+            ip = None
         return cls(
-            ip=get_adapter(request).get_client_ip(request),
+            ip=ip,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             request=request,
         )
@@ -191,6 +195,9 @@ def password_login(
             "The email address is not verified yet; follow the link we sent.",
             extra={"reason": "email_not_verified"},
         )
+    # A second factor, or a role that requires one, stops here with mfa_required (and an
+    # mfa_token for POST /api/auth/login/mfa) or mfa_setup_required.
+    mfa.login_second_factor_gate(user=user, caller=caller, client=client)
     return session_start(user=user, method="password", caller=caller, client=client)
 
 

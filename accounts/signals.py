@@ -5,12 +5,14 @@ the admin's forms and the manager alike, and deactivation is a plain field edit 
 """
 
 from allauth.account import signals as allauth_signals
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.mfa import signals as mfa_signals
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from accounts import services, tokens
-from accounts.models import AuthSession, User
+from accounts.models import AuditEvent, AuthSession, User
 
 
 @receiver(post_save, sender=User)
@@ -48,6 +50,14 @@ def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
 @receiver(allauth_signals.user_logged_in)
 def audit_web_sign_in(sender, request, user, **kwargs) -> None:
     method = kwargs["sociallogin"].account.provider if kwargs.get("sociallogin") else "password"
+    # A second factor given at this sign-in is recorded as on the API: "password+totp".
+    factors = [
+        record.get("type")
+        for record in get_authentication_records(request, user)
+        if record.get("method") == "mfa" and not record.get("reauthenticated")
+    ]
+    if factors:
+        method = f"{method}+{factors[-1]}"
     services.audit_record(
         type="login",
         caller=services.Caller.of(request),
@@ -93,3 +103,35 @@ def audit_role_change(sender, instance, action: str, pk_set, reverse: bool, **kw
                 "roles": roles if not reverse else [instance.name],
             },
         )
+
+
+# --- Second factors changed on the web pages (allauth.mfa) -------------------------------------
+
+
+@receiver(mfa_signals.authenticator_added)
+def audit_factor_added(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_added", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    )
+
+
+@receiver(mfa_signals.authenticator_removed)
+def audit_factor_removed(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_removed", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    )
+
+
+@receiver(mfa_signals.authentication_failed)
+def audit_factor_failed(sender, request, user, authenticator, **kwargs) -> None:
+    services.audit_record(
+        type="mfa_failed",
+        caller=_caller(request),
+        outcome=AuditEvent.Outcome.FAILURE,
+        user=user,
+        details={"method": "web", "kind": authenticator.type, "reason": "incorrect_code"},
+    )
+
+
+def _caller(request) -> services.Caller:
+    return services.Caller.of(request) if request is not None else services.Caller()

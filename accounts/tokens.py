@@ -359,6 +359,15 @@ def access_token_for_client(*, client: ServiceClient, scopes: list[str]) -> Serv
     return token
 
 
+def mfa_token_for_user(*, user, client: ServiceClient | None = None) -> MfaToken:
+    """The half-way token of an API sign-in: names the user (and client) awaiting a code."""
+    token = MfaToken()
+    token["sub"] = str(user.public_id)
+    if client is not None:
+        token["client_id"] = client.client_id
+    return token
+
+
 def token_response(*, access: AccessToken, refresh: RefreshToken | None = None) -> dict:
     body = {
         "access_token": str(access),

@@ -1,9 +1,14 @@
 """Server-rendered account pages that allauth does not provide."""
 
+from urllib.parse import urlencode
+
 from allauth.account import views as allauth_views
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import selectors
 
@@ -31,3 +36,22 @@ class LoginView(allauth_views.LoginView):
             response.status_code = 429
             response["Retry-After"] = str(settings.WARDEN_LOGIN_ATTEMPTS_TIMEOUT)
         return response
+
+
+def admin_login(request):
+    """The admin's sign-in is allauth's, so a user with a second factor is asked for it.
+
+    Django's own admin login form would accept the password alone; it is never served.
+    """
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("admin:index")
+    if request.user.is_authenticated:
+        if request.user.is_staff:
+            return redirect(target)
+        # allauth would bounce a signed-in user straight back here: say why instead of looping.
+        messages.error(request, "Your account does not have access to the admin site.")
+        return redirect("account_overview")
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")

@@ -1,6 +1,11 @@
-"""OpenAPI description of Warden's bearer authentication for drf-spectacular."""
+"""OpenAPI generation details: bearer authentication and the error answers every view can give."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+DrfError = inline_serializer("Error", {"detail": serializers.CharField()})
 
 
 class WardenTokenScheme(OpenApiAuthenticationExtension):
@@ -14,3 +19,22 @@ class WardenTokenScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "A Warden access token (typ at+jwt) from /api/auth/token or /login.",
         }
+
+
+class WardenAutoSchema(AutoSchema):
+    """Adds the answers DRF gives on its own: 401/403 where a token is required, 404 for a
+    page number past the end of a list."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if self.view.permission_classes:
+            for status, text in (("401", "missing or invalid token"), ("403", "not allowed")):
+                responses.setdefault(status, self._error(status, text))
+        if getattr(self.view, "pagination_class", None) and self._is_list_view():
+            responses.setdefault("404", self._error("404", "no such page"))
+        return responses
+
+    def _error(self, status: str, description: str) -> dict:
+        response = self._get_response_for_code(DrfError, status)
+        response["description"] = description
+        return response

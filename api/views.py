@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
 from django.conf import settings
@@ -9,14 +10,19 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import errors, ratelimit, selectors, services, tokens
+from accounts import errors, mfa, ratelimit, selectors, services, tokens
 from accounts.models import AuthSession, ServiceClient, User
 from api.permissions import HasRole, IsEndUser
 
@@ -60,6 +66,39 @@ TOKEN_ERRORS = {
     401: OpenApiResponse(OAuthError, "invalid_client, or mfa_required"),
     429: OpenApiResponse(OAuthError, "rate_limited, with Retry-After"),
 }
+MfaChallenge = inline_serializer(
+    "MfaChallenge",
+    {
+        "error": serializers.ChoiceField(["mfa_required"]),
+        "error_description": serializers.CharField(),
+        "mfa_token": serializers.CharField(),
+        "methods": serializers.ListField(child=serializers.ChoiceField(["totp", "recovery_codes"])),
+    },
+)
+LOGIN_ERRORS = {
+    **TOKEN_ERRORS,
+    401: OpenApiResponse(MfaChallenge, "mfa_required: answer with POST /api/auth/login/mfa"),
+    403: OpenApiResponse(OAuthError, "mfa_setup_required: the role requires a second factor"),
+}
+InvalidClient = inline_serializer(
+    "InvalidClient",
+    {
+        "error": serializers.ChoiceField(["invalid_client"]),
+        "error_description": serializers.CharField(),
+    },
+)
+# The token endpoint authenticates clients too, so its 401 is one of two disjoint shapes.
+GRANT_ERRORS = {
+    **LOGIN_ERRORS,
+    401: OpenApiResponse(
+        PolymorphicProxySerializer(
+            component_name="TokenUnauthorized",
+            serializers=[InvalidClient, MfaChallenge],
+            resource_type_field_name=None,
+        ),
+        "invalid_client, or mfa_required for the password grant",
+    ),
+}
 
 
 def caller_of(request) -> services.Caller:
@@ -68,6 +107,8 @@ def caller_of(request) -> services.Caller:
 
 def param(data, name: str, *, required: bool = True) -> str | None:
     """One string field of a form or JSON body; anything else is invalid_request."""
+    if not isinstance(data, Mapping):
+        raise errors.invalid_request("The body must be a JSON object or a form.")
     value = data.get(name)
     if value is None or value == "":
         if required:
@@ -134,7 +175,7 @@ class TokenApi(NoStoreApi):
                 "client_secret": serializers.CharField(required=False),
             },
         ),
-        responses={200: TokenOutput, **TOKEN_ERRORS},
+        responses={200: TokenOutput, **GRANT_ERRORS},
     )
     def post(self, request):
         data, caller = request.data, caller_of(request)
@@ -170,7 +211,7 @@ class LoginApi(NoStoreApi):
         request=inline_serializer(
             "LoginRequest", {"email": serializers.EmailField(), "password": serializers.CharField()}
         ),
-        responses={200: TokenOutput, **TOKEN_ERRORS},
+        responses={200: TokenOutput, **LOGIN_ERRORS},
     )
     def post(self, request):
         caller = caller_of(request)
@@ -179,6 +220,28 @@ class LoginApi(NoStoreApi):
             email=param(request.data, "email"),
             password=param(request.data, "password"),
             caller=caller,
+        )
+        return Response(body)
+
+
+class MfaLoginApi(NoStoreApi):
+    """Second step of a sign-in that answered mfa_required: a TOTP or recovery code."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "MfaLoginRequest",
+            {"mfa_token": serializers.CharField(), "code": serializers.CharField()},
+        ),
+        responses={200: TokenOutput, **TOKEN_ERRORS},
+    )
+    def post(self, request):
+        caller = caller_of(request)
+        body = mfa.mfa_login_complete(
+            request=caller.request,
+            mfa_token=param(request.data, "mfa_token"),
+            code=param(request.data, "code"),
+            caller=caller,
+            client=authenticated_client(request, required=False),
         )
         return Response(body)
 
@@ -264,17 +327,17 @@ class VerifyApi(APIView):
     authentication_classes = ()
     permission_classes = ()
 
-    @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput})
+    @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError})
     def get(self, request):
         return self._answer(bearer_token(request))
 
     @extend_schema(
         request=inline_serializer("VerifyRequest", {"token": serializers.CharField()}),
-        responses={200: ClaimsOutput, 401: ClaimsOutput},
+        responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError},
     )
     def post(self, request):
         try:
-            token = request.data.get("token") if hasattr(request.data, "get") else None
+            token = request.data.get("token") if isinstance(request.data, Mapping) else None
         except ParseError:
             token = None
         return self._answer(token if isinstance(token, str) else None)
@@ -312,7 +375,7 @@ class IntrospectApi(NoStoreApi):
                 "token_type_hint": serializers.CharField(required=False),
             },
         ),
-        responses={200: ClaimsOutput, 401: OAuthError},
+        responses={200: ClaimsOutput, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
         authenticated_client(request, required=True)
@@ -339,7 +402,7 @@ class RevokeApi(NoStoreApi):
                 "token_type_hint": serializers.CharField(required=False),
             },
         ),
-        responses={200: None, 400: OAuthError, 401: OAuthError},
+        responses={200: None, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
         client = authenticated_client(request, required=False)

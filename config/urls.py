@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/profile/", pages.account_overview, name="account_overview"),
     path("accounts/login/", pages.LoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
+    path("admin/login/", pages.admin_login, name="admin_login"),  # allauth's, with MFA
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

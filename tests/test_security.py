@@ -116,9 +116,11 @@ def test_unknown_email_and_wrong_password_take_similar_time(api, make_user, sett
         assert response.status_code == 400
         return time.perf_counter() - start
 
-    known = statistics.median(timed("real@example.com") for _ in range(7))
-    unknown = statistics.median(timed(f"ghost{i}@example.com") for i in range(7))
-    assert 0.5 < known / unknown < 2.0, (known, unknown)
+    known = statistics.median(timed("real@example.com") for _ in range(9))
+    unknown = statistics.median(timed(f"ghost{i}@example.com") for i in range(9))
+    # Skipping the hash for unknown emails would make them ~100x faster; load on a shared
+    # machine moves medians by far less than 4x.
+    assert 0.25 < known / unknown < 4.0, (known, unknown)
     assert min(known, unknown) > 0.005, "a real memory-hard hash ran in both cases"
 
 

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.MfaPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -176,6 +177,15 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = SITE_NAME
 
+# --- Second factors (accounts/mfa.py) ---------------------------------------------------------
+# TOTP secrets and recovery seeds are sealed at rest by this adapter; codes are shown once.
+# WebAuthn in development: open http://localhost:8000 (an IP address cannot be a WebAuthn RP id).
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Wrong codes one API sign-in (one mfa_token) may try before the token is spent; allauth's
+# login_failed limits above also apply to second-factor codes, per user and per IP, web and API.
+WARDEN_MFA_TOKEN_ATTEMPTS = env.int("MFA_TOKEN_ATTEMPTS", default=3)
+
 # --- Mail -------------------------------------------------------------------------------------
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -234,7 +244,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.WardenAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,

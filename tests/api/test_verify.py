@@ -114,9 +114,8 @@ def test_without_a_shared_cache_verify_asks_the_database_every_time(
     api, user, login, settings, django_assert_num_queries
 ):
     """The local-memory cache is per process: trusting it could miss another worker's logout."""
-    settings.WARDEN_SHARED_CACHE = "auto"  # test settings use the local-memory cache
-    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
-        pytest.skip("this run uses Redis; the local-memory path is covered by the SQLite run")
+    settings.WARDEN_SHARED_CACHE = "auto"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     token = login()["access_token"]
     verify(api, token)
     with django_assert_num_queries(1):

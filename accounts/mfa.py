@@ -1,0 +1,263 @@
+"""Second factors on top of allauth.mfa: the API sign-in step, the role policy and resets."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+from allauth.core.internal import ratelimit
+from allauth.mfa.models import Authenticator
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from accounts import errors, services, tokens
+from accounts.models import AuditEvent, ConsumedToken, RolePolicy, ServiceClient, User
+
+# Factors that count as "has a second factor"; recovery codes only ever back one of them up.
+PRIMARY_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+# What `POST /api/auth/login/mfa` accepts, in the order it tries them. A WebAuthn assertion
+# needs a browser ceremony bound to a web session, so security keys are for the web pages.
+API_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+MFA_TOKEN_KIND = "mfa"
+DISPLAY_ORDER = ("totp", "webauthn", "recovery_codes")
+
+
+# --- Secrets at rest ----------------------------------------------------------------------------
+# allauth stores TOTP secrets and the recovery-code seed as given by its adapter's encrypt():
+# we seal them with a key derived like the signing keys' one, so a database dump alone is not
+# enough to mint codes. Changing WARDEN_KEY_ENCRYPTION_KEY (or SECRET_KEY when it is unset)
+# therefore invalidates every enrolled authenticator app and recovery code.
+
+
+def _fernet() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(tokens._derived_key("mfa-secrets")))
+
+
+def secret_seal(text: str) -> str:
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def secret_unseal(sealed: str) -> str:
+    try:
+        return _fernet().decrypt(sealed.encode()).decode()
+    except InvalidToken as exc:
+        raise RuntimeError(
+            "An MFA secret cannot be decrypted: WARDEN_KEY_ENCRYPTION_KEY changed?"
+        ) from exc
+
+
+# --- Reads --------------------------------------------------------------------------------------
+
+
+def user_factor_types(*, user: User) -> list[str]:
+    """The kinds of authenticator a user has, in a stable order (totp, webauthn, recovery_codes)."""
+    present = set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+    return [kind for kind in DISPLAY_ORDER if kind in present]
+
+
+def user_has_second_factor(*, user: User) -> bool:
+    return Authenticator.objects.filter(user=user, type__in=PRIMARY_TYPES).exists()
+
+
+def user_requires_mfa(*, user: User) -> bool:
+    return RolePolicy.objects.filter(role__user=user, require_mfa=True).exists()
+
+
+def user_must_set_up_mfa(*, user: User) -> bool:
+    """True for a member of a role that requires MFA who has no authenticator app or key yet."""
+    return user_requires_mfa(user=user) and not user_has_second_factor(user=user)
+
+
+# --- API sign-in: the second step ---------------------------------------------------------------
+
+
+def login_second_factor_gate(*, user: User, caller: services.Caller, client) -> None:
+    """After a correct password: return if no second factor is needed, else raise the challenge.
+
+    `mfa_setup_required` is a 403, not a 401: the credentials were right and retrying them
+    cannot help; the user must first add a factor on the web pages.
+    """
+    types = user_factor_types(user=user)
+    if not set(types) & set(PRIMARY_TYPES):
+        if user_requires_mfa(user=user):
+            services.audit_record(
+                type="login",
+                caller=caller,
+                outcome=AuditEvent.Outcome.FAILURE,
+                user=user,
+                client=client,
+                details={"method": "password", "reason": "mfa_setup_required"},
+            )
+            raise errors.AuthError(
+                "mfa_setup_required",
+                "Your role requires two-factor authentication. Sign in on the web pages, set up "
+                "an authenticator app or a security key, then sign in here again.",
+                status=403,
+            )
+        return
+    methods = [t for t in types if t in API_TYPES]
+    if not methods:
+        raise errors.AuthError(
+            "mfa_required",
+            "This account's second factor is a security key, which works on the web sign-in "
+            "page only.",
+            status=401,
+            extra={"methods": []},
+        )
+    token = tokens.mfa_token_for_user(user=user, client=client)
+    services.audit_record(
+        type="mfa_challenge", caller=caller, user=user, client=client, details={"methods": methods}
+    )
+    raise errors.AuthError(
+        "mfa_required",
+        "A second factor is required: POST the mfa_token and a code from your authenticator app "
+        "(or a recovery code) to /api/auth/login/mfa within "
+        f"{int(settings.WARDEN_MFA_TOKEN_LIFETIME.total_seconds())} seconds.",
+        status=401,
+        extra={"mfa_token": str(token), "methods": methods},
+    )
+
+
+def _user_limits(request: HttpRequest, user: User):
+    """allauth's own MFA limit (same cache keys as its web form): per user and per IP."""
+    return ratelimit.consume(
+        request, app="allauth.account", action="login_failed", key=f"mfa-auth-user-{user.pk}"
+    )
+
+
+def _token_rate_config() -> dict[str, str]:
+    lifetime = (
+        int(settings.WARDEN_MFA_TOKEN_LIFETIME.total_seconds()) + settings.WARDEN_CLOCK_LEEWAY
+    )
+    return {"mfa_token": f"{settings.WARDEN_MFA_TOKEN_ATTEMPTS}/{int(lifetime)}s/key"}
+
+
+def _token_attempt(request: HttpRequest, jti: str, *, dry_run: bool = False):
+    return ratelimit.consume(
+        request,
+        app="warden",
+        action="mfa_token",
+        config=_token_rate_config(),
+        key=jti,
+        dry_run=dry_run,
+    )
+
+
+def _spend(*, jti: str, expires_at: datetime) -> bool:
+    """Record the token as used; False if another request already did (unique jti)."""
+    try:
+        with transaction.atomic():
+            ConsumedToken.objects.create(jti=jti, kind=MFA_TOKEN_KIND, expires_at=expires_at)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _matching_authenticator(*, user: User, code: str) -> Authenticator | None:
+    """allauth checks the code: TOTP (each code once) or an unused recovery code (then used)."""
+    candidates = {a.type: a for a in Authenticator.objects.filter(user=user, type__in=API_TYPES)}
+    for kind in API_TYPES:
+        authenticator = candidates.get(kind)
+        if authenticator is not None and authenticator.wrap().validate_code(code):
+            return authenticator
+    return None
+
+
+def _failed(*, caller, user: User, client, reason: str) -> None:
+    services.audit_record(
+        type="mfa_failed",
+        caller=caller,
+        outcome=AuditEvent.Outcome.FAILURE,
+        user=user,
+        client=client,
+        details={"method": "api", "reason": reason},
+    )
+
+
+def mfa_login_complete(
+    *,
+    request: HttpRequest,
+    mfa_token: str,
+    code: str,
+    caller: services.Caller,
+    client: ServiceClient | None = None,
+) -> dict:
+    """Finish an API sign-in with a TOTP or recovery code; the mfa_token works exactly once.
+
+    Limits: allauth's per-user and per-IP MFA limit (shared with the web form) answers 429;
+    after WARDEN_MFA_TOKEN_ATTEMPTS wrong codes the mfa_token itself is spent and the user must
+    give the password again.
+    """
+    try:
+        claims = tokens.MfaToken.parse(mfa_token).payload
+    except tokens.TokenInvalid as exc:
+        raise errors.invalid_grant("The mfa_token is invalid or expired; sign in again.") from exc
+    jti = claims["jti"]
+    if claims.get("client_id") != (client.client_id if client else None):
+        raise errors.invalid_grant("The mfa_token was issued to another client.")
+    user = User.objects.filter(public_id=claims["sub"], is_active=True).first()
+    if user is None or ConsumedToken.objects.filter(jti=jti).exists():
+        raise errors.invalid_grant("The mfa_token was already used; sign in again.")
+
+    attempt = _user_limits(request, user)
+    if not attempt:
+        _failed(caller=caller, user=user, client=client, reason="rate_limited")
+        raise errors.AuthError(
+            "rate_limited",
+            "Too many wrong codes; try again later.",
+            status=429,
+            retry_after=settings.WARDEN_LOGIN_ATTEMPTS_TIMEOUT,
+        )
+    expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    if not _token_attempt(request, jti):
+        _spend(jti=jti, expires_at=expires_at)
+        raise errors.invalid_grant("Too many wrong codes for this sign-in; sign in again.")
+
+    with transaction.atomic():
+        authenticator = _matching_authenticator(user=user, code=code)
+        # Spent inside the same transaction: if another request won the race with this token,
+        # rolling back also gives back the recovery code this one would have used up.
+        if authenticator is not None and not _spend(jti=jti, expires_at=expires_at):
+            raise errors.invalid_grant("The mfa_token was already used; sign in again.")
+
+    if authenticator is None:
+        _failed(caller=caller, user=user, client=client, reason="incorrect_code")
+        if not _token_attempt(request, jti, dry_run=True):
+            _spend(jti=jti, expires_at=expires_at)
+            raise errors.AuthError(
+                "invalid_grant",
+                "Incorrect code. That was the last attempt for this sign-in; sign in again.",
+                extra={"reason": "mfa_token_spent"},
+            )
+        raise errors.AuthError(
+            "invalid_grant", "Incorrect code.", extra={"reason": "incorrect_code"}
+        )
+    # As allauth does for passwords: a success gives back its own attempt but does not wipe
+    # the failures before it, so successes cannot be interleaved to reset a guessing run.
+    attempt.rollback()
+    authenticator.record_usage()
+    return services.session_start(
+        user=user, method=f"password+{authenticator.type}", caller=caller, client=client
+    )
+
+
+# --- Administration -----------------------------------------------------------------------------
+
+
+def user_factors_reset(
+    *, user: User, actor: User | None = None, caller: services.Caller | None = None
+) -> list[str]:
+    """Delete every authenticator of a user (lost phone): they sign in with the password alone,
+    or are asked to set a factor up again if their role requires one."""
+    types = user_factor_types(user=user)
+    Authenticator.objects.filter(user=user).delete()
+    services.audit_record(
+        type="mfa_reset",
+        caller=caller,
+        user=actor,
+        target=str(user.public_id),
+        details={"removed": types, "subject": user.email},
+    )
+    return types
