@@ -7,7 +7,13 @@ from urllib.parse import quote
 
 import requests
 
-from warden_client.errors import GrantRefused, RateLimited, SessionRevoked, WardenUnavailable
+from warden_client.errors import (
+    GrantRefused,
+    MfaRequired,
+    RateLimited,
+    SessionRevoked,
+    WardenUnavailable,
+)
 
 DEFAULT_TIMEOUT = (3.05, 10.0)
 
@@ -66,6 +72,10 @@ def token_call(session: requests.Session, url: str, *, revoked_means_session: bo
         retry = response.headers.get("Retry-After")
         raise RateLimited(
             error, description, retry_after=int(retry) if retry and retry.isdigit() else None
+        )
+    if error == "mfa_required" and isinstance(body.get("mfa_token"), str):
+        raise MfaRequired(
+            error, description, mfa_token=body["mfa_token"], methods=body.get("methods") or ()
         )
     if revoked_means_session and error == "invalid_grant":
         raise SessionRevoked(error, description, status=response.status_code)

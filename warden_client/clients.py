@@ -133,6 +133,7 @@ class UserTokenClient:
     ) -> None:
         base = base_url.rstrip("/")
         self.login_url = f"{base}/api/auth/login"
+        self.login_mfa_url = f"{base}/api/auth/login/mfa"
         self.refresh_url = f"{base}/api/auth/refresh"
         self.logout_url = f"{base}/api/auth/logout"
         self.refresh_before = refresh_before
@@ -150,14 +151,18 @@ class UserTokenClient:
         return self._refresh is not None
 
     def login(self, email: str, password: str) -> None:
-        """Sign in; raises GrantRefused (wrong credentials) or RateLimited."""
+        """Sign in; raises GrantRefused (wrong credentials), RateLimited, or MfaRequired when
+        the account has a second factor (then call login_mfa with its mfa_token)."""
+        self._sign_in(self.login_url, {"email": email, "password": password})
+
+    def login_mfa(self, mfa_token: str, code: str) -> None:
+        """Finish a sign-in with a TOTP or recovery code."""
+        self._sign_in(self.login_mfa_url, {"mfa_token": mfa_token, "code": code})
+
+    def _sign_in(self, url: str, payload: dict) -> None:
         obtained = self._clock()
         body = _http.token_call(
-            self._session,
-            self.login_url,
-            revoked_means_session=False,
-            json={"email": email, "password": password},
-            timeout=self.timeout,
+            self._session, url, revoked_means_session=False, json=payload, timeout=self.timeout
         )
         with self._lock:
             self._store(body, obtained)

@@ -47,6 +47,15 @@ class RateLimited(GrantRefused):
         self.retry_after = retry_after
 
 
+class MfaRequired(GrantRefused):
+    """The password was right; finish with UserTokenClient.login_mfa(exc.mfa_token, code)."""
+
+    def __init__(self, error: str, description: str = "", *, mfa_token: str, methods=()):
+        super().__init__(error, description, status=401)
+        self.mfa_token = mfa_token
+        self.methods = list(methods)
+
+
 class SessionRevoked(GrantRefused):
     """The user's session ended (logout, revocation, refresh refused): sign in again."""
 

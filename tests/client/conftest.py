@@ -31,8 +31,10 @@ def warden(live_server) -> str:
 
 
 @pytest.fixture
-def wire() -> CountingSession:
-    return CountingSession()
+def wire():
+    session = CountingSession()
+    yield session
+    session.close()  # no keep-alive connection left for the live server's threads
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ from django.conf import settings
 from accounts import services
 from accounts.models import AuthSession
 from tests.conftest import PASSWORD
+from tests.mfa_support import enrol_totp, totp_code
 from warden_client import (
     GrantRefused,
+    MfaRequired,
     NotSignedIn,
     RateLimited,
     ServiceTokenClient,
@@ -202,3 +204,14 @@ def test_wrong_password_is_a_grant_refusal_and_repeated_failures_are_rate_limite
 def test_auth_header_before_login_says_sign_in_first(warden):
     with pytest.raises(NotSignedIn):
         UserTokenClient(base_url=warden).auth_header()
+
+
+def test_second_factor_sign_in_raises_mfa_required_then_completes(warden, user):
+    secret = enrol_totp(user)
+    client = UserTokenClient(base_url=warden)
+    with pytest.raises(MfaRequired) as required:
+        client.login("ann@example.com", PASSWORD)
+    assert "totp" in required.value.methods
+    assert not client.signed_in
+    client.login_mfa(required.value.mfa_token, totp_code(secret))
+    assert _me(warden, client).status_code == 200
