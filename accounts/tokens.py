@@ -41,8 +41,8 @@ FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 KEYRING_TTL = 60.0
 KEYRING_MISS_INTERVAL = 1.0
 # The JWKS endpoint is read rarely (verifiers fetch it once, then on an unknown kid) but must
-# list a key the moment any instance may sign with it, so it reads the database almost fresh.
-JWKS_MAX_AGE = 1.0
+# list a key from the moment any instance may sign with it: it reads the database every time.
+JWKS_MAX_AGE = 0.0
 
 
 class TokenInvalid(Exception):

@@ -8,13 +8,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.e2e.harness import nginx_binary
+from tests.e2e.harness import free_port, nginx_binary, start_gateway
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
@@ -120,3 +121,21 @@ def test_gunicorn_access_log_format_has_no_query_string_or_headers():
     for leaky in ("%(r)s", "%(q)s", "%({", "%(f)s"):
         assert leaky not in log_format
     assert ast.literal_eval(values["preload_app"]) is True
+
+
+@pytest.mark.nginx
+def test_gateway_answers_503_with_retry_after_when_warden_is_unreachable(tmp_path):
+    closed = free_port()  # nothing listens there
+    ports = {"gateway": free_port(), "warden_a": closed, "warden_b": closed, "orders": closed}
+    nginx = start_gateway(tmp_path, ports=ports, ready_path="/nothing-here")
+    try:
+        response = requests.get(
+            f"http://127.0.0.1:{ports['gateway']}/orders/",
+            headers={"Authorization": "Bearer some.token.value"},
+            timeout=10,
+        )
+    finally:
+        nginx.stop()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"] == "temporarily_unavailable"

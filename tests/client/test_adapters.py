@@ -159,3 +159,27 @@ def test_identity_reads_roles_and_scopes_from_claims():
         {"sub": "c", "client_id": "c", "scope": "a b", "roles": [], "exp": 5}
     )
     assert identity.is_service and identity.scopes == {"a", "b"} and identity.exp == 5
+
+
+def test_drf_authentication_builds_its_verifier_from_settings(warden, settings, user, login):
+    from warden_client import drf
+
+    settings.WARDEN_CLIENT = {
+        "ISSUER": settings.WARDEN_ISSUER,
+        "AUDIENCE": settings.WARDEN_AUDIENCE,
+        "BASE_URL": warden,
+    }
+    drf._default = None
+    try:
+
+        class Profile(APIView):
+            authentication_classes = (WardenAuthentication,)
+            permission_classes = (require_roles("user"),)
+
+            def get(self, request):
+                return Response({"email": request.user.email})
+
+        response = _get(Profile.as_view(), login()["access_token"])
+    finally:
+        drf._default = None
+    assert response.status_code == 200 and response.data == {"email": "ann@example.com"}

@@ -4,6 +4,7 @@ Issue 8 asks: a repeated token verifies at >= 10x PyJWT's decode rate, a new one
 than PyJWT. Bounded (a few thousand decodes); run with -s to see the figures.
 """
 
+import statistics
 import time
 
 import jwt
@@ -65,19 +66,27 @@ def test_local_verification_speed_against_pyjwt():
 
     verifier = TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks=jwks)
     spent = {"pyjwt": 0.0, "new": 0.0, "repeated": 0.0}
-    # Small interleaved batches, so the shared machine's noise hits every contender alike.
+    new_ratios, repeated_ratios = [], []
+    # Small interleaved batches compared one by one, and the median of those comparisons: the
+    # machine is shared, and a burst of someone else's load must not decide the result.
     for n in range(0, len(tokens), 20):
         batch = tokens[n : n + 20]
-        spent["pyjwt"] += _elapsed(pyjwt, batch)
-        spent["new"] += _elapsed(verifier.verify, batch)
-        spent["repeated"] += _elapsed(verifier.verify, batch)
+        baseline = _elapsed(pyjwt, batch)
+        new = _elapsed(verifier.verify, batch)
+        repeated = _elapsed(verifier.verify, batch)
+        spent["pyjwt"] += baseline
+        spent["new"] += new
+        spent["repeated"] += repeated
+        new_ratios.append(baseline / new)
+        repeated_ratios.append(baseline / repeated)
     rate = {name: len(tokens) / seconds for name, seconds in spent.items()}
+    new_ratio, repeated_ratio = statistics.median(new_ratios), statistics.median(repeated_ratios)
     print(
         f"\nPyJWT decode {rate['pyjwt']:,.0f}/s; SDK new token {rate['new']:,.0f}/s "
-        f"({rate['new'] / rate['pyjwt']:.2f}x); SDK repeated token {rate['repeated']:,.0f}/s "
-        f"({rate['repeated'] / rate['pyjwt']:.0f}x)"
+        f"(median {new_ratio:.2f}x); SDK repeated token {rate['repeated']:,.0f}/s "
+        f"(median {repeated_ratio:.0f}x)"
     )
-    assert rate["repeated"] >= 10 * rate["pyjwt"]
+    assert repeated_ratio >= 10
     # "No slower": the new-token path is PyJWT's decode plus a lookup and the identity;
     # the margin only absorbs timer noise.
-    assert rate["new"] >= 0.8 * rate["pyjwt"]
+    assert new_ratio >= 0.8

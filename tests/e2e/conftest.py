@@ -5,7 +5,6 @@ Everything binds 127.0.0.1, logs into the test's temporary directory, and is sto
 fixture's finalizer, also when a test fails.
 """
 
-import getpass
 import os
 
 import pytest
@@ -110,34 +109,7 @@ def gateway(wardens, fleet_env, e2e_ports, tmp_path_factory) -> dict:
             make_orders_app(inventory_url=inventory.url, service_tokens=service_tokens),
             e2e_ports["orders"],
         )
-        user_line = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
-        config = (
-            (harness.REPO / "tests" / "e2e" / "gateway.nginx.conf.template")
-            .read_text()
-            .replace("@@USER_LINE@@", user_line)
-            .replace("@@TMP@@", str(tmp))
-            .replace("@@SNIPPETS@@", str(harness.REPO / "deploy" / "nginx"))
-            .replace("@@WARDEN_A@@", str(e2e_ports["warden_a"]))
-            .replace("@@WARDEN_B@@", str(e2e_ports["warden_b"]))
-            .replace("@@ORDERS@@", str(e2e_ports["orders"]))
-            .replace("@@GATEWAY@@", str(e2e_ports["gateway"]))
-        )
-        (tmp / "nginx.conf").write_text(config)
-        nginx = harness.Process(
-            "nginx",
-            [
-                harness.nginx_binary(),
-                "-p",
-                str(tmp),
-                "-e",
-                str(tmp / "error.log"),
-                "-c",
-                str(tmp / "nginx.conf"),
-            ],
-            env=dict(os.environ),
-            log_dir=tmp,
-        )
-        harness.wait_until_up(f"{issuer}/.well-known/jwks.json", nginx, timeout=20)
+        nginx = harness.start_gateway(tmp, ports=e2e_ports)
         yield {
             "url": issuer,
             "inventory": inventory.url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import shutil
@@ -166,6 +167,42 @@ def start_warden(name: str, *, port: int, env: dict, log_dir: Path) -> Process:
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    except Exception:
+        process.stop()
+        raise
+    return process
+
+
+# --- nginx --------------------------------------------------------------------------------------
+
+
+def start_gateway(tmp: Path, *, ports: dict, ready_path: str = "/.well-known/jwks.json") -> Process:
+    """nginx as the gateway, from tests/e2e's template and deploy/nginx's snippets, in tmp."""
+    user_line = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""
+    config = (
+        (REPO / "tests" / "e2e" / "gateway.nginx.conf.template")
+        .read_text()
+        .replace("@@USER_LINE@@", user_line)
+        .replace("@@TMP@@", str(tmp))
+        .replace("@@SNIPPETS@@", str(REPO / "deploy" / "nginx"))
+        .replace("@@WARDEN_A@@", str(ports["warden_a"]))
+        .replace("@@WARDEN_B@@", str(ports["warden_b"]))
+        .replace("@@ORDERS@@", str(ports["orders"]))
+        .replace("@@GATEWAY@@", str(ports["gateway"]))
+    )
+    (tmp / "nginx.conf").write_text(config)
+    args = [
+        nginx_binary(),
+        "-p",
+        str(tmp),
+        "-e",
+        str(tmp / "error.log"),
+        "-c",
+        str(tmp / "nginx.conf"),
+    ]
+    process = Process("nginx", args, env=dict(os.environ), log_dir=tmp)
+    try:
+        wait_until_up(f"http://127.0.0.1:{ports['gateway']}{ready_path}", process, timeout=20)
     except Exception:
         process.stop()
         raise
