@@ -187,6 +187,31 @@ class UserTokenClient:
         with self._lock:
             self._refresh_locked()
 
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Call a service as the user; a 401 for the token gets one refresh and one retry.
+
+        Raises SessionRevoked when that refresh is refused. Many threads rejected with the
+        same token share one refresh.
+        """
+        kwargs.setdefault("timeout", self.timeout)
+        headers = dict(kwargs.pop("headers", None) or {})
+        used = self.access_token()
+        response = self._session.request(
+            method, url, headers={**headers, "Authorization": f"Bearer {used}"}, **kwargs
+        )
+        if response.status_code != 401 or "Bearer" not in response.headers.get(
+            "WWW-Authenticate", ""
+        ):
+            return response
+        with self._lock:
+            current = self._access
+            if current is None or current.value == used:
+                self._refresh_locked()
+            fresh = self._access.value
+        return self._session.request(
+            method, url, headers={**headers, "Authorization": f"Bearer {fresh}"}, **kwargs
+        )
+
     def logout(self) -> None:
         """End the session in Warden and forget the tokens."""
         with self._lock:

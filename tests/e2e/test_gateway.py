@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from warden_client import UserTokenClient
+from warden_client import SessionRevoked, UserTokenClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.nginx]
 TIMEOUT = 10
@@ -131,3 +131,23 @@ def test_a_forged_forwarded_for_does_not_change_the_recorded_client_address(gate
     sessions = _get(gateway, "/api/auth/sessions", access).json()
     current = next(s for s in sessions if s["current"])
     assert current["ip"] == "127.0.0.1"
+
+
+def test_user_client_request_refreshes_once_on_401_then_reports_the_revoked_session(gateway):
+    ann = UserTokenClient(base_url=gateway["url"])
+    ann.login("ann@example.com", PASSWORD)
+    assert ann.request("GET", f"{gateway['url']}/orders/").status_code == 200
+    # The same person signs out everywhere from another device: this session ends too.
+    sessions = _get(gateway, "/api/auth/sessions", ann.access_token()).json()
+    other = UserTokenClient(base_url=gateway["url"])
+    other.login("ann@example.com", PASSWORD)
+    for session in sessions:
+        requests.delete(
+            f"{gateway['url']}/api/auth/sessions/{session['id']}",
+            headers=other.auth_header(),
+            timeout=TIMEOUT,
+        )
+    with pytest.raises(SessionRevoked):
+        ann.request("GET", f"{gateway['url']}/orders/")
+    assert ann.refresh_count == 1
+    assert other.request("GET", f"{gateway['url']}/orders/").status_code == 200
