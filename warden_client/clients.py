@@ -82,7 +82,7 @@ class ServiceTokenClient:
                     log.warning("Token renewal failed; the current token is still valid: %s", exc)
                 finally:
                     self._lock.release()
-            return self._token.value
+            return (self._token or current).value
         with self._lock:
             latest = self._token
             if latest is None or latest is current or self._clock() >= latest.renew_at:

@@ -151,3 +151,15 @@ def test_user_client_request_refreshes_once_on_401_then_reports_the_revoked_sess
         ann.request("GET", f"{gateway['url']}/orders/")
     assert ann.refresh_count == 1
     assert other.request("GET", f"{gateway['url']}/orders/").status_code == 200
+
+
+def test_post_with_a_body_is_authorized_like_a_get(gateway):
+    ann = _login(gateway)["access_token"]
+    response = requests.post(
+        f"{gateway['url']}/orders/",
+        json={"item": "widget", "token": "not-this-one"},
+        headers={"Authorization": f"Bearer {ann}"},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["email"] == "ann@example.com"
