@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint superuser system-deps clean
+.PHONY: run test lint superuser system-deps clean google-standin
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Warden needs Python 3.11 or newer on PATH."; exit 1; }
@@ -36,6 +36,12 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# A local Google (tests/google_standin.py) for trying "Sign in with Google" with no Google
+# account: run it in one terminal, and `make run` with the variables it prints in another.
+GOOGLE_STANDIN_PORT ?= 8001
+google-standin: $(VENV)/.installed
+	$(BIN)/python -m tests.google_standin --port $(GOOGLE_STANDIN_PORT)
 
 superuser: $(VENV)/.installed
 	$(BIN)/python manage.py createsuperuser

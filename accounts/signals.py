@@ -7,6 +7,7 @@ the admin's forms and the manager alike, and deactivation is a plain field edit 
 from allauth.account import signals as allauth_signals
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa import signals as mfa_signals
+from allauth.socialaccount.signals import social_account_added
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
@@ -135,3 +136,8 @@ def audit_factor_failed(sender, request, user, authenticator, **kwargs) -> None:
 
 def _caller(request) -> services.Caller:
     return services.Caller.of(request) if request is not None else services.Caller()
+
+
+@receiver(social_account_added)
+def trust_the_providers_verified_email(sender, request, sociallogin, **kwargs) -> None:
+    services.social_email_confirm(user=sociallogin.user, sociallogin=sociallogin)

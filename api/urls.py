@@ -9,6 +9,7 @@ app_name = "api"
 urlpatterns = [
     path("auth/token", views.TokenApi.as_view(), name="token"),
     path("auth/login", views.LoginApi.as_view(), name="login"),
+    path("auth/google", views.GoogleLoginApi.as_view(), name="google"),
     path("auth/login/mfa", views.MfaLoginApi.as_view(), name="login-mfa"),
     path("auth/refresh", views.RefreshApi.as_view(), name="refresh"),
     path("auth/logout", views.LogoutApi.as_view(), name="logout"),

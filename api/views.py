@@ -224,6 +224,32 @@ class LoginApi(NoStoreApi):
         return Response(body)
 
 
+class GoogleLoginApi(NoStoreApi):
+    """Sign in with an ID token from Google's SDK (mobile apps, SPAs); answers like login.
+
+    The token must be signed by Google, minted for one of Warden's Google client ids, unexpired,
+    and unused: each ID token signs in once. The account rules are the web flow's.
+    """
+
+    @extend_schema(
+        request=inline_serializer("GoogleLoginRequest", {"id_token": serializers.CharField()}),
+        responses={
+            200: TokenOutput,
+            **LOGIN_ERRORS,  # a second factor is asked for as after a password
+            400: OpenApiResponse(
+                OAuthError, "invalid_request, or invalid_grant: bad, expired or replayed token"
+            ),
+            503: OpenApiResponse(OAuthError, "temporarily_unavailable: Google's keys unreachable"),
+        },
+    )
+    def post(self, request):
+        caller = caller_of(request)
+        body = services.google_login(
+            request=caller.request, id_token=param(request.data, "id_token"), caller=caller
+        )
+        return Response(body)
+
+
 class MfaLoginApi(NoStoreApi):
     """Second step of a sign-in that answered mfa_required: a TOTP or recovery code."""
 
@@ -364,17 +390,18 @@ class VerifyApi(APIView):
         return Response(verify_body(claims), headers={**gateway_headers(claims), **NO_STORE})
 
 
+# RFC 7662 and RFC 7009 take the same body.
+TokenHintRequest = inline_serializer(
+    "TokenHintRequest",
+    {"token": serializers.CharField(), "token_type_hint": serializers.CharField(required=False)},
+)
+
+
 class IntrospectApi(NoStoreApi):
     """RFC 7662 introspection for authenticated service clients."""
 
     @extend_schema(
-        request=inline_serializer(
-            "IntrospectRequest",
-            {
-                "token": serializers.CharField(),
-                "token_type_hint": serializers.CharField(required=False),
-            },
-        ),
+        request=TokenHintRequest,
         responses={200: ClaimsOutput, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
@@ -395,13 +422,7 @@ class RevokeApi(NoStoreApi):
     """RFC 7009 revocation: ends the session a token belongs to; always 200 for bad tokens."""
 
     @extend_schema(
-        request=inline_serializer(
-            "RevokeRequest",
-            {
-                "token": serializers.CharField(),
-                "token_type_hint": serializers.CharField(required=False),
-            },
-        ),
+        request=TokenHintRequest,
         responses={200: None, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):

@@ -35,6 +35,9 @@ def redis_reachable() -> bool:
         return False
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
 def nginx_installed() -> bool:
     return bool(shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK))
 
@@ -42,8 +45,13 @@ def nginx_installed() -> bool:
 def pytest_collection_modifyitems(config, items):
     postgres = on_postgres()
     redis = redis_reachable()
+    chromium = os.path.exists(CHROMIUM)
     nginx = nginx_installed()
     for item in items:
+        if item.get_closest_marker("browser") and not chromium:
+            item.add_marker(
+                pytest.mark.skip(reason=f"needs chromium: {CHROMIUM} missing (make system-deps)")
+            )
         if item.get_closest_marker("postgres") and not postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if item.get_closest_marker("redis") and not redis:
@@ -58,6 +66,7 @@ def pytest_runtest_logreport(report):
     # The one allowed skip is a PostgreSQL-only test during the SQLite run.
     if report.skipped and os.environ.get("WARDEN_STRICT_SKIPS"):
         reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        reason = reason.removeprefix("Skipped: ")  # pytest prefixes the reason it reports
         if not (reason.startswith("needs PostgreSQL") and not on_postgres()):
             _bad_skips.append(f"{report.nodeid}: {reason}")
 
@@ -119,3 +128,36 @@ def service_client(db):
         name="orders", scopes=["inventory:read", "inventory:write"]
     )
     return client, secret
+
+
+# --- Google stand-in (tests/google_standin.py) --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _google_standin_server():
+    """One stand-in per run, on the address config/settings/test.py gave allauth at import."""
+    from tests.google_standin import GoogleStandin
+
+    address = urlparse(settings.GOOGLE_OAUTH_BASE_URL)
+    try:
+        standin = GoogleStandin(
+            host=address.hostname,
+            port=address.port,
+            client_id=settings.GOOGLE_CLIENT_ID,
+            client_secret=settings.GOOGLE_CLIENT_SECRET,
+        ).start()
+    except OSError as exc:
+        raise RuntimeError(
+            f"The tests start their own Google stand-in at {settings.GOOGLE_OAUTH_BASE_URL} "
+            f"(GOOGLE_OAUTH_BASE_URL) and cannot listen there: {exc}. Unset it, or stop "
+            "whatever uses that port."
+        ) from exc
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def google(_google_standin_server):
+    """The running Google stand-in, with no codes, tokens or failure switches left over."""
+    _google_standin_server.reset()
+    return _google_standin_server

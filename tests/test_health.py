@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(code_or_args, env_extra: dict, *, manage: bool = False) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+    # GOOGLE_OAUTH_BASE_URL: the test settings point Google at the stand-in through the
+    # environment, which production settings rightly refuse.
+    dropped = ("SECRET_KEY", "DJANGO_SETTINGS_MODULE", "GOOGLE_OAUTH_BASE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(env_extra)
     args = (
         [sys.executable, "manage.py", *code_or_args]
@@ -71,3 +74,9 @@ def test_check_deploy_is_clean_in_production_settings():
     result = run(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENV, manage=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_production_settings_refuse_the_google_stand_in():
+    env = {**PRODUCTION_ENV, "GOOGLE_OAUTH_BASE_URL": "http://127.0.0.1:8001"}
+    result = run("import django; django.setup()", env)
+    assert result.returncode != 0 and "GOOGLE_OAUTH_BASE_URL is for the local" in result.stderr

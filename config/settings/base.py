@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -149,19 +150,59 @@ ACCOUNT_RATE_LIMITS = {
         f"{WARDEN_LOGIN_IP_RATE}/ip,"
         f"{WARDEN_LOGIN_ATTEMPTS_LIMIT}/{WARDEN_LOGIN_ATTEMPTS_TIMEOUT}s/key"
     ),
+    # POST /api/auth/google: every attempt counts, per IP, at the failed-login IP rate.
+    "google_login": f"{WARDEN_LOGIN_IP_RATE}/ip",
 }
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "account_overview"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 
-SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # connecting by email is decided in the adapter
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
+
+# --- Google sign-in ---------------------------------------------------------------------------
+
 GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
+# ID tokens for these client ids (Warden's mobile apps and SPAs) are accepted by
+# POST /api/auth/google, besides those minted for the web client.
+GOOGLE_CLIENT_IDS = list(
+    dict.fromkeys(filter(None, [GOOGLE_CLIENT_ID, *env.list("GOOGLE_CLIENT_IDS", default=[])]))
+)
+# Google's email_verified claim proves the person owns the address, so allauth may sign them in
+# to (and connect Google to) the account with that email. allauth considers only addresses
+# the provider marks verified, and wipes the password of a local account whose own address was
+# never verified, locking out whoever may have registered it first. An unverified Google email
+# never connects: accounts.services.social_login_check refuses it.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# Development and tests point every Google endpoint at the local stand-in
+# (tests/google_standin.py). allauth's Google provider reads these URLs once, when it is
+# imported, so they are decided here from the environment; override_settings cannot move them.
+GOOGLE_OAUTH_BASE_URL = env("GOOGLE_OAUTH_BASE_URL", default="").rstrip("/")
+if GOOGLE_OAUTH_BASE_URL:
+    GOOGLE_ENDPOINTS = {
+        "AUTHORIZE_URL": f"{GOOGLE_OAUTH_BASE_URL}/o/oauth2/v2/auth",
+        "ACCESS_TOKEN_URL": f"{GOOGLE_OAUTH_BASE_URL}/token",
+        "IDENTITY_URL": f"{GOOGLE_OAUTH_BASE_URL}/oauth2/v2/userinfo",
+        "CERTS_URL": f"{GOOGLE_OAUTH_BASE_URL}/oauth2/v1/certs",
+        "ID_TOKEN_ISSUER": GOOGLE_OAUTH_BASE_URL,
+    }
+    GOOGLE_ID_TOKEN_ISSUERS = [GOOGLE_OAUTH_BASE_URL]
+else:
+    GOOGLE_ENDPOINTS = {
+        "AUTHORIZE_URL": "https://accounts.google.com/o/oauth2/v2/auth",
+        "ACCESS_TOKEN_URL": "https://oauth2.googleapis.com/token",
+        "IDENTITY_URL": "https://www.googleapis.com/oauth2/v2/userinfo",
+        "CERTS_URL": "https://www.googleapis.com/oauth2/v1/certs",
+        "ID_TOKEN_ISSUER": "https://accounts.google.com",
+    }
+    # Google signs ID tokens with either form of its issuer (OpenID Connect Core §3.1.3.7).
+    GOOGLE_ID_TOKEN_ISSUERS = ["https://accounts.google.com", "accounts.google.com"]
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
+        **GOOGLE_ENDPOINTS,
         "SCOPE": ["openid", "profile", "email"],
         "AUTH_PARAMS": {"access_type": "online"},
         "OAUTH_PKCE_ENABLED": True,
@@ -172,6 +213,8 @@ SOCIALACCOUNT_PROVIDERS = {
         ),
     }
 }
+# How long Google's published keys are kept when its answer names no max-age.
+GOOGLE_CERTS_CACHE_SECONDS = env.int("GOOGLE_CERTS_CACHE_SECONDS", default=3600)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
@@ -282,7 +325,9 @@ USE_TZ = True
 
 X_FRAME_OPTIONS = "DENY"
 # Pages load scripts, styles and images only from Warden itself; nothing may frame them. Forms
-# may post to Warden, and (for "Sign in with Google") redirect to Google's authorize endpoint.
+# may post to Warden, and (for "Sign in with Google") redirect to Google's authorize endpoint,
+# which is the local stand-in's when GOOGLE_OAUTH_BASE_URL is set.
+_GOOGLE_AUTHORIZE = urlsplit(GOOGLE_ENDPOINTS["AUTHORIZE_URL"])
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
@@ -293,7 +338,7 @@ CONTENT_SECURITY_POLICY = {
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
     "frame-ancestors": ["'none'"],
-    "form-action": ["'self'", "https://accounts.google.com"],
+    "form-action": ["'self'", f"{_GOOGLE_AUTHORIZE.scheme}://{_GOOGLE_AUTHORIZE.netloc}"],
 }
 CONTENT_SECURITY_POLICY_RELAXED_STYLE_PATHS = ["/admin/", "/api/docs/"]
 SECURE_CONTENT_TYPE_NOSNIFF = True

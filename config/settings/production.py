@@ -37,3 +37,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = False
+if GOOGLE_OAUTH_BASE_URL:  # noqa: F405
+    # The stand-in signs whatever identity is typed into it: never trust it in production.
+    raise ImproperlyConfigured("GOOGLE_OAUTH_BASE_URL is for the local Google stand-in only.")
