@@ -60,7 +60,7 @@ class TokenVerifier:
         leeway: int = 30,
         algorithms: Iterable[str] = ("RS256", "ES256"),
         min_refetch_interval: float = 5.0,
-        jwks_max_age: float = 3600.0,
+        jwks_max_age: float = 300.0,
         cache_size: int = 10_000,
         timeout: Any = _http.DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
