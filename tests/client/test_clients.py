@@ -22,6 +22,10 @@ from warden_client import (
 )
 
 
+def access_lifetime() -> float:
+    return settings.WARDEN_ACCESS_TOKEN_LIFETIME.total_seconds()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -85,7 +89,8 @@ def test_service_token_is_renewed_before_it_expires(warden, service_client, wire
         clock=clock,
     )
     first = tokens.token()
-    clock.now += 900 - 61  # lifetime 900 s: not yet in the renewal window
+    lifetime = settings.WARDEN_SERVICE_TOKEN_LIFETIME.total_seconds()
+    clock.now += lifetime - 61  # not yet in the last minute, the renewal window
     assert tokens.token() == first
     clock.now += 2  # inside the last minute: renewed, and the new token works
     second = tokens.token()
@@ -141,7 +146,7 @@ def test_auth_header_refreshes_with_rotation_when_the_access_token_nears_expiry(
     warden, ann, clock, wire
 ):
     first = ann.access_token()
-    clock.now += 900 - 10  # inside the 30 s refresh margin
+    clock.now += access_lifetime() - 10  # inside the 30 s refresh margin
     second = ann.access_token()
     assert second != first
     assert ann.refresh_count == 1
@@ -150,7 +155,7 @@ def test_auth_header_refreshes_with_rotation_when_the_access_token_nears_expiry(
 
 
 def test_concurrent_callers_share_one_refresh_and_the_session_survives(warden, ann, clock, user):
-    clock.now += 900
+    clock.now += access_lifetime()
     results, errors = _together(20, ann.access_token)
     assert errors == []
     assert len(set(results)) == 1
@@ -163,7 +168,7 @@ def test_concurrent_callers_share_one_refresh_and_the_session_survives(warden, a
 def test_revoked_session_raises_session_revoked_and_keeps_raising(ann, clock, user):
     session = AuthSession.objects.get(user=user)
     services.session_revoke(session=session, reason="admin")
-    clock.now += 900
+    clock.now += access_lifetime()
     with pytest.raises(SessionRevoked):
         ann.auth_header()
     with pytest.raises(SessionRevoked):
@@ -173,7 +178,7 @@ def test_revoked_session_raises_session_revoked_and_keeps_raising(ann, clock, us
 
 def test_login_again_after_revocation_works(warden, ann, clock, user):
     services.session_revoke(session=AuthSession.objects.get(user=user), reason="admin")
-    clock.now += 900
+    clock.now += access_lifetime()
     with pytest.raises(SessionRevoked):
         ann.auth_header()
     ann.login("ann@example.com", PASSWORD)
