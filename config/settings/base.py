@@ -19,7 +19,7 @@ DEBUG = env.bool("DEBUG", default=False)
 PRODUCTION = False
 
 # Development only: production.py refuses to start without a real SECRET_KEY.
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-warden-development-only-key")
+SECRET_KEY = env("SECRET_KEY", default="") or "django-insecure-warden-development-only-key"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -78,7 +78,12 @@ TEMPLATES = [
 
 # --- Database and cache -----------------------------------------------------------------------
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# An empty value (as in a copied .env.example) means "use the default", like an unset one.
+DATABASES = {
+    "default": env.db_url_config(
+        env("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # Persistent connections: opening one per request costs ~10x in throughput.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
@@ -231,7 +236,7 @@ WARDEN_MFA_TOKEN_ATTEMPTS = env.int("MFA_TOKEN_ATTEMPTS", default=3)
 
 # --- Mail -------------------------------------------------------------------------------------
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="") or "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Warden <no-reply@localhost>")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -347,9 +352,6 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # allauth's forms read nothing from JS; kept default for admin
 if env("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
-# Proxies in front that append to X-Forwarded-For (1 behind deploy/nginx): without it every
-# client looks like the proxy, and the per-IP sign-in limit throttles all users together.
-ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ WARDEN_ISSUER = env("WARDEN_ISSUER", default="")
 require("WARDEN_ISSUER", WARDEN_ISSUER)
 SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": WARDEN_ISSUER}  # noqa: F405
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="") or "django.core.mail.backends.smtp.EmailBackend"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
