@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
+from tests.e2e import harness
 from warden_client import SessionRevoked, UserTokenClient
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.nginx]
@@ -163,3 +164,18 @@ def test_post_with_a_body_is_authorized_like_a_get(gateway):
     )
     assert response.status_code == 200, response.text
     assert response.json()["email"] == "ann@example.com"
+
+
+def test_too_many_invalid_tokens_get_warden_429_through_the_gateway(gateway, fleet_env):
+    try:
+        statuses = [_get(gateway, "/orders/", f"guess-{n}").status_code for n in range(70)]
+        assert statuses[0] == 401
+        assert 429 in statuses
+        limited = _get(gateway, "/orders/", "guess-again")
+        assert limited.status_code == 429
+        assert int(limited.headers["Retry-After"]) > 0
+        assert limited.json()["error"] == "rate_limited"
+        # A valid token still goes through: only failures are counted.
+        assert _get(gateway, "/orders/", _login(gateway)["access_token"]).status_code == 200
+    finally:
+        harness.forget_cache(fleet_env["env"]["REDIS_URL"], "warden-e2e")
