@@ -19,6 +19,13 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.WARDEN_SIGNUP_OPEN
 
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # allauth keys the failed-login budget by site domain, which without contrib.sites is
+        # the Host header, port included: instances reached under different host names, or a
+        # client varying the port, would each get a fresh budget. One account, one budget.
+        login = credentials.get("email", credentials.get("username", ""))
+        return f"account:{str(login).lower()}"
+
     # Web and API sign-ins both pass through these two hooks, so failures are audited once here.
     def pre_authenticate(self, request, **credentials) -> None:
         try:

@@ -40,6 +40,9 @@ MFA_TYP = "mfa+jwt"
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 KEYRING_TTL = 60.0
 KEYRING_MISS_INTERVAL = 1.0
+# The JWKS endpoint is read rarely (verifiers fetch it once, then on an unknown kid) but must
+# list a key from the moment any instance may sign with it: it reads the database every time.
+JWKS_MAX_AGE = 0.0
 
 
 class TokenInvalid(Exception):
@@ -191,8 +194,11 @@ class KeyRing:
         self._fresh()
         return self._signer
 
-    def jwks(self) -> list[dict]:
-        self._fresh()
+    def jwks(self, *, max_age: float = KEYRING_TTL) -> list[dict]:
+        if time.monotonic() - self._loaded_at > max_age:
+            with self._lock:
+                if time.monotonic() - self._loaded_at > max_age:
+                    self._load()
         return self._jwks
 
     def public_key(self, kid: str) -> tuple[str, Any] | None:

@@ -563,7 +563,8 @@ class JwksApi(APIView):
     @extend_schema(responses=inline_serializer("Jwks", {"keys": serializers.ListField()}))
     def get(self, request):
         return Response(
-            {"keys": tokens.keyring.jwks()}, headers={"Cache-Control": "public, max-age=60"}
+            {"keys": tokens.keyring.jwks(max_age=tokens.JWKS_MAX_AGE)},
+            headers={"Cache-Control": "public, max-age=60"},
         )
 
 

@@ -38,10 +38,15 @@ def redis_reachable() -> bool:
 CHROMIUM = "/usr/bin/chromium"
 
 
+def nginx_installed() -> bool:
+    return bool(shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK))
+
+
 def pytest_collection_modifyitems(config, items):
     postgres = on_postgres()
     redis = redis_reachable()
     chromium = os.path.exists(CHROMIUM)
+    nginx = nginx_installed()
     for item in items:
         if item.get_closest_marker("browser") and not chromium:
             item.add_marker(
@@ -51,6 +56,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if item.get_closest_marker("redis") and not redis:
             item.add_marker(pytest.mark.skip(reason=f"needs Redis at {redis_url()}"))
+        if item.get_closest_marker("nginx") and not nginx:
+            reason = "needs nginx: apt-get install nginx-light (make system-deps does it)"
+            item.add_marker(pytest.mark.skip(reason=reason))
         if item.get_closest_marker("wrk") and not shutil.which("wrk"):
             item.add_marker(pytest.mark.skip(reason="needs wrk: not installed (make system-deps)"))
 

@@ -1,0 +1,141 @@
+"""The deploy/ files are valid as shipped: nginx accepts the gateway, the rest parses."""
+
+import ast
+import configparser
+import datetime
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.e2e.harness import free_port, nginx_binary, start_gateway
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.example.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.nginx
+def test_production_gateway_config_passes_nginx_t(tmp_path):
+    snippets = tmp_path / "snippets" / "warden"
+    snippets.mkdir(parents=True)
+    for name in ("warden-verify.conf", "warden-protect.conf"):
+        shutil.copy(DEPLOY / "nginx" / name, snippets / name)
+    cert, key = _self_signed(tmp_path)
+    gateway = (
+        (DEPLOY / "nginx" / "warden-gateway.conf")
+        .read_text()
+        .replace("/etc/ssl/certs/api.example.com.pem", str(cert))
+        .replace("/etc/ssl/private/api.example.com.key", str(key))
+        .replace("/var/log/nginx/gateway.access.log", str(tmp_path / "access.log"))
+    )
+    (tmp_path / "gateway.conf").write_text(gateway)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\n"
+        f"http {{\n access_log {tmp_path}/default-access.log;\n include gateway.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        [
+            nginx_binary(),
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-e",
+            str(tmp_path / "error.log"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+def test_traefik_forward_auth_strips_then_verifies_and_forwards_identity():
+    config = yaml.safe_load((DEPLOY / "traefik" / "warden.yml").read_text())["http"]
+    middlewares = config["middlewares"]
+    auth = middlewares["warden-auth"]["forwardAuth"]
+    assert auth["address"].split()[0].endswith("/api/auth/verify")
+    assert auth["trustForwardHeader"] is False
+    assert auth["authResponseHeaders"] == ["X-User-Id", "X-User-Email", "X-User-Roles"]
+    stripped = middlewares["warden-strip-identity"]["headers"]["customRequestHeaders"]
+    assert stripped == {"X-User-Id": "", "X-User-Email": "", "X-User-Roles": ""}
+    chain = middlewares["warden-protected"]["chain"]["middlewares"]
+    assert chain == ["warden-strip-identity", "warden-auth"]
+    assert config["routers"]["orders"]["middlewares"] == ["warden-protected"]
+
+
+def test_systemd_unit_runs_gunicorn_with_the_shipped_config():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read(DEPLOY / "systemd" / "warden.service")
+    start = unit["Service"]["ExecStart"]
+    assert "gunicorn -c /opt/warden/deploy/gunicorn.conf.py config.wsgi:application" in start
+    assert unit["Service"]["Environment"].endswith("PYTHONUNBUFFERED=1")
+    assert unit["Service"]["NoNewPrivileges"] == "true"
+
+
+def test_gunicorn_access_log_format_has_no_query_string_or_headers():
+    tree = ast.parse((DEPLOY / "gunicorn.conf.py").read_text())
+    values = {
+        node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    log_format = ast.literal_eval(values["access_log_format"])
+    assert "%(U)s" in log_format
+    for leaky in ("%(r)s", "%(q)s", "%({", "%(f)s"):
+        assert leaky not in log_format
+    assert ast.literal_eval(values["preload_app"]) is True
+
+
+@pytest.mark.nginx
+def test_gateway_answers_503_with_retry_after_when_warden_is_unreachable(tmp_path):
+    closed = free_port()  # nothing listens there
+    ports = {"gateway": free_port(), "warden_a": closed, "warden_b": closed, "orders": closed}
+    nginx = start_gateway(tmp_path, ports=ports, ready_path="/nothing-here")
+    try:
+        response = requests.get(
+            f"http://127.0.0.1:{ports['gateway']}/orders/",
+            headers={"Authorization": "Bearer some.token.value"},
+            timeout=10,
+        )
+    finally:
+        nginx.stop()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"] == "temporarily_unavailable"
