@@ -1,5 +1,8 @@
 """The hand-written verify view answers exactly as the endpoint is documented."""
 
+import base64
+import json
+
 import pytest
 
 from accounts import services
@@ -101,3 +104,22 @@ def test_service_token_verifies_until_client_deactivated(
     with django_capture_on_commit_callbacks(execute=True):
         services.service_client_set_active(client=client, active=False)
     assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_cached_header_does_not_help_a_tampered_token(user, api, login):
+    # The genuine token's header is parsed once and remembered; a token that reuses that header
+    # segment with a changed payload must still fail on its signature.
+    access = login()["access_token"]
+    assert verify(api, access).status_code == 200
+    header, payload, signature = access.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["roles"] = ["admin"]
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    forged = f"{header}.{forged_payload}.{signature}"
+    response = verify(api, forged)
+    assert response.status_code == 401
+    assert response.json()["active"] is False
+
+
+def verify(api, token: str):
+    return api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}")
