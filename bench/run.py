@@ -15,9 +15,11 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -204,6 +206,33 @@ def prepare(project: str) -> dict:
         timeout=900,
     )
     return json.loads((WORK / f"{project}-seed.json").read_text())
+
+
+def ensure_database(url: str) -> None:
+    """Create the bench's database if it is missing, so `make bench` runs on a fresh server."""
+    import psycopg
+    from psycopg import sql
+
+    parsed = urllib.parse.urlparse(url)
+    name = parsed.path.lstrip("/")
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+        return
+    except psycopg.OperationalError as exc:
+        if f'"{name}" does not exist' not in str(exc):
+            raise SystemExit(f"PostgreSQL is not reachable at {parsed.hostname}: {exc}") from exc
+    admin_url = urllib.parse.urlunparse(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    print(f"Created database {name}")
+
+
+def check_redis(url: str) -> None:
+    parsed = urllib.parse.urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=2).close()
+    except OSError as exc:
+        raise SystemExit(f"Redis is not reachable at {url}: {exc} (set BENCH_REDIS_URL)") from exc
 
 
 def reference_keys() -> None:
@@ -467,6 +496,9 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed: `make system-deps` (Debian package wrk).")
         return 2
+    ensure_database(CONFIG["database_url"])
+    ensure_database(CONFIG["reference_database_url"])
+    check_redis(CONFIG["redis_url"])
     shutil.rmtree(WORK, ignore_errors=True)
     (WORK / "prometheus").mkdir(parents=True)
     RESULTS.mkdir(exist_ok=True)
