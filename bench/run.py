@@ -541,8 +541,10 @@ def main() -> int:
         "warden_metrics_after_run": scraped,
         "micro": micro(),
     }
-    (RESULTS / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    chart(report, RESULTS / "results.png")
+    # A partial run (BENCH_ONLY) never overwrites the full results.
+    stem = RESULTS / ("results-partial" if CONFIG["only"] else "results")
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    chart(report, stem.with_suffix(".png"))
     print()
     print(table(report["rows"]))
     print()
@@ -556,7 +558,7 @@ def main() -> int:
     print(f"SDK local verify: {report['micro']['sdk']}")
     print(f"Warden's /metrics after the run (all workers): {scraped}")
     print(f"Load average before {load_before}, after {load_after}")
-    print(f"Wrote {RESULTS / 'results.json'} and {RESULTS / 'results.png'}")
+    print(f"Wrote {stem.with_suffix('.json')} and {stem.with_suffix('.png')}")
     return 0
 
 
