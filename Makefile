@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint superuser system-deps clean google-standin
+.PHONY: run test lint superuser system-deps clean google-standin bench
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Warden needs Python 3.11 or newer on PATH."; exit 1; }
@@ -58,6 +58,17 @@ system-deps:
 		 (apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$missing >/dev/null)) \
 		|| echo "Could not install$$missing; the tests that need them will skip."; \
 	else echo "Not installed:$$missing (tests that need them will skip)."; fi
+
+# --- Benchmark (bench/run.py): Warden vs vanilla SimpleJWT under one gunicorn setup, on
+# PostgreSQL + Redis. `make bench BENCH_SECONDS=30`; other knobs are BENCH_* in bench/run.py.
+BENCH_SECONDS ?= 10
+$(VENV)/.installed-bench: bench/requirements.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	@touch $@
+
+bench: $(VENV)/.installed-bench
+	-@$(MAKE) --no-print-directory system-deps
+	BENCH_SECONDS=$(BENCH_SECONDS) $(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache staticfiles

@@ -1,9 +1,12 @@
 """Read-only queries shaped for the API and pages."""
 
-from django.db.models import QuerySet
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from accounts.models import AuthSession, User
+from accounts.models import AuditEvent, AuthSession, User
 
 
 def user_live_sessions(*, user: User) -> QuerySet[AuthSession]:
@@ -29,3 +32,45 @@ def user_profile(*, user: User) -> dict:
         "date_joined": user.date_joined,
         "connected_accounts": user_providers(user=user),
     }
+
+
+# --- Activity (admin index chart) ---------------------------------------------------------------
+
+ACTIVITY_SERIES = (
+    # (key, label, audit event type, outcome or None for any)
+    ("sign_ins", "Sign-ins", "login", AuditEvent.Outcome.SUCCESS),
+    ("failures", "Failed sign-ins", "login", AuditEvent.Outcome.FAILURE),
+    ("refreshes", "Refreshes", "refresh", None),
+    ("reuse", "Reuse detections", "refresh_reuse_detected", None),
+)
+
+
+def audit_activity(*, unit: str, buckets: int, now: datetime | None = None) -> list[dict]:
+    """Counts per hour (or day) for the last `buckets` of them, oldest first, in one query."""
+    # Buckets are UTC hours and days, as the admin shows them (TIME_ZONE is UTC).
+    now = (now or timezone.now()).astimezone(UTC)
+    if unit == "hour":
+        trunc, step = TruncHour, timedelta(hours=1)
+        last = now.replace(minute=0, second=0, microsecond=0)
+    else:
+        trunc, step = TruncDay, timedelta(days=1)
+        last = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [last - step * i for i in range(buckets - 1, -1, -1)]
+    rows = {start: {"start": start, **{key: 0 for key, *_ in ACTIVITY_SERIES}} for start in starts}
+    grouped = (
+        AuditEvent.objects.filter(
+            created_at__gte=starts[0], type__in={t for _, _, t, _ in ACTIVITY_SERIES}
+        )
+        .annotate(bucket=trunc("created_at", tzinfo=UTC))
+        .values("bucket", "type", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        bucket = rows.get(row["bucket"])
+        if bucket is None:
+            continue
+        for key, _, type_, outcome in ACTIVITY_SERIES:
+            if row["type"] == type_ and outcome in (None, row["outcome"]):
+                bucket[key] += row["n"]
+    return [rows[start] for start in starts]

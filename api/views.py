@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
@@ -9,7 +10,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -17,13 +21,13 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ParseError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import errors, mfa, ratelimit, selectors, services, tokens
+from accounts import errors, metrics, mfa, ratelimit, selectors, services, tokens
 from accounts.models import AuthSession, ServiceClient, User
+from api.exceptions import auth_error_json
 from api.permissions import HasRole, IsEndUser
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -347,47 +351,86 @@ def gateway_headers(claims: dict) -> dict:
     }
 
 
+def verify_token_of(request) -> str | None:
+    """The token a verify call presents: the Bearer header (GET) or a "token" field (POST)."""
+    if request.method != "POST":
+        return bearer_token(request)
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"null")
+        except ValueError:
+            return None
+    else:
+        try:
+            data = request.POST
+        except MultiPartParserError:
+            return None
+    token = data.get("token") if isinstance(data, Mapping) else None
+    return token if isinstance(token, str) else None
+
+
+VERIFY_CHALLENGE = {
+    "no token": 'Bearer realm="warden"',  # RFC 6750 §3.1: no error code without a token
+}
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def verify(request) -> JsonResponse:
+    """The verify hot path, written as a plain Django view on purpose.
+
+    Gateways call it on every request they pass, so it skips DRF's request wrapping, content
+    negotiation and rendering (~100 us of a ~250 us request). It does no less checking: all of
+    it is tokens.access_token_check (pinned alg, iss, aud, typ, token_type, revocation).
+    """
+    raw = verify_token_of(request)
+    try:
+        if not raw:
+            raise tokens.TokenInvalid("no token")
+        claims = tokens.access_token_check(raw=raw)
+    except tokens.TokenInvalid as exc:
+        metrics.verify_outcome(exc.reason)
+        if raw:
+            try:
+                guessing_stopped(request)
+            except errors.AuthError as refused:
+                return auth_error_json(refused, request)
+        challenge = VERIFY_CHALLENGE.get(exc.reason, 'Bearer realm="warden", error="invalid_token"')
+        return JsonResponse(
+            {"active": False, "error": exc.reason},
+            status=401,
+            headers={"WWW-Authenticate": challenge, **NO_STORE},
+        )
+    metrics.verify_outcome(None)
+    return JsonResponse(verify_body(claims), headers={**gateway_headers(claims), **NO_STORE})
+
+
 class VerifyApi(APIView):
-    """Token check for gateways (auth_request, ForwardAuth) and services: 200 or 401."""
+    """Token check for gateways (auth_request, ForwardAuth) and services: 200 or 401.
+
+    This class describes the endpoint for the OpenAPI schema; requests are served by the plain
+    `verify` view above (see why there), which `as_view` returns with this class attached.
+    """
 
     authentication_classes = ()
     permission_classes = ()
 
+    @classmethod
+    def as_view(cls, **initkwargs):
+        described = super().as_view(**initkwargs)
+        verify.cls, verify.initkwargs = described.cls, described.initkwargs
+        return verify
+
     @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError})
     def get(self, request):
-        return self._answer(bearer_token(request))
+        return verify(request._request)
 
     @extend_schema(
         request=inline_serializer("VerifyRequest", {"token": serializers.CharField()}),
         responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError},
     )
     def post(self, request):
-        try:
-            token = request.data.get("token") if isinstance(request.data, Mapping) else None
-        except ParseError:
-            token = None
-        return self._answer(token if isinstance(token, str) else None)
-
-    def _answer(self, raw: str | None) -> Response:
-        if not raw:
-            return Response(
-                {"active": False, "error": "no token"},
-                status=401,
-                headers={"WWW-Authenticate": 'Bearer realm="warden"', **NO_STORE},
-            )
-        try:
-            claims = tokens.access_token_check(raw=raw)
-        except tokens.TokenInvalid as exc:
-            guessing_stopped(self.request)
-            return Response(
-                {"active": False, "error": exc.reason},
-                status=401,
-                headers={
-                    "WWW-Authenticate": 'Bearer realm="warden", error="invalid_token"',
-                    **NO_STORE,
-                },
-            )
-        return Response(verify_body(claims), headers={**gateway_headers(claims), **NO_STORE})
+        return verify(request._request)
 
 
 # RFC 7662 and RFC 7009 take the same body.

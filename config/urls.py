@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import views as pages
 from api import views as api
+from api.metrics import metrics_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
@@ -30,4 +31,5 @@ urlpatterns = [
     ),
     path("healthz", api.healthz, name="healthz"),
     path("readyz", api.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]

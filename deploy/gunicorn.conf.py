@@ -36,3 +36,26 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "warden"
+
+# --- Memory and metrics (README: Performance, Metrics) ---------------------------------------
+
+# Each Argon2 hash borrows a 19 MiB buffer. After the first is freed glibc raises its mmap
+# threshold and serves later ones from per-thread arenas that keep the memory (~19 MiB per
+# thread per worker). A fixed threshold, set here in the master before it forks, returns each
+# buffer when the hash ends (the same as MALLOC_MMAP_THRESHOLD_=1048576 in the environment).
+try:
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").mallopt(-3, 1024 * 1024)  # -3: M_MMAP_THRESHOLD
+except (OSError, AttributeError):  # not glibc: nothing to tune
+    pass
+
+
+def on_starting(server):
+    """Start prometheus-client's multiprocess directory empty: old workers' files would count."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory, exist_ok=True)

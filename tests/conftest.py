@@ -59,6 +59,8 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("nginx") and not nginx:
             reason = "needs nginx: apt-get install nginx-light (make system-deps does it)"
             item.add_marker(pytest.mark.skip(reason=reason))
+        if item.get_closest_marker("wrk") and not shutil.which("wrk"):
+            item.add_marker(pytest.mark.skip(reason="needs wrk: not installed (make system-deps)"))
 
 
 def pytest_runtest_logreport(report):

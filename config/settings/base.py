@@ -43,10 +43,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.middleware.MetricsMiddleware",  # first, so it times everything below
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "api.middleware.VerifyFastPathMiddleware",  # verify skips the layers below (see why there)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -93,7 +95,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.WardenRedisCache",  # Django's, one client per pool
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="warden"),
         }
@@ -122,6 +124,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password hashes running at once per worker process (each holds 19 MiB): see accounts/hashers.
+WARDEN_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=1)
 DEFAULT_ROLE = "user"
 WARDEN_SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
 
@@ -352,6 +356,12 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # allauth's forms read nothing from JS; kept default for admin
 if env("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
+
+# --- Metrics (GET /metrics, Prometheus) ---------------------------------------------------------
+# Reachable from these addresses (CIDRs; REMOTE_ADDR only) or with `Authorization: Bearer
+# <METRICS_TOKEN>`. Multi-process servers: set PROMETHEUS_MULTIPROC_DIR (see accounts/metrics.py).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""A vanilla SimpleJWT project, the yardstick `make bench` measures Warden against."""
