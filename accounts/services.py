@@ -559,9 +559,11 @@ def google_login(*, request: HttpRequest, id_token: str, caller: Caller) -> dict
                 # What allauth's web flow does on sign-in: connect an account found by a
                 # Google-verified email (wiping the password if that account's own address
                 # was never verified).
-                sociallogin._accept_login(request)
+                _google_race_safe(lambda: sociallogin._accept_login(request))
             else:
-                _google_user_create(request=request, sociallogin=sociallogin)
+                _google_race_safe(
+                    lambda: get_social_adapter(request).save_user(request, sociallogin)
+                )
     except errors.AuthError as exc:
         login_refused(
             caller=caller,
@@ -575,12 +577,13 @@ def google_login(*, request: HttpRequest, id_token: str, caller: Caller) -> dict
     return session_start(user=sociallogin.user, method="google", caller=caller)
 
 
-def _google_user_create(*, request: HttpRequest, sociallogin: SocialLogin) -> None:
+def _google_race_safe(save) -> None:
+    """Create or connect the account; losing a race with a parallel first sign-in is a 400."""
     try:
         with transaction.atomic():
-            get_social_adapter(request).save_user(request, sociallogin)
+            save()
     except IntegrityError as exc:
-        # Two first sign-ins of one person raced; the other one created the account.
+        # Two first sign-ins of one person raced; the other one created or connected it.
         raise errors.AuthError(
             "invalid_grant",
             "This account was created a moment ago by another sign-in; try again.",
