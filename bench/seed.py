@@ -6,6 +6,7 @@ each login still pays the full Argon2 cost.
 """
 
 import json
+import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
     from accounts.models import AuthSession, User
 
     cache.clear()
+    logging.getLogger("warden.audit").setLevel(logging.WARNING)  # seeding is not news
     tokens.signing_key_ensure()
     digest = make_password(PASSWORD)
     role, _ = Group.objects.get_or_create(name="user")
