@@ -107,3 +107,14 @@ def id_token_claims(*, raw: str) -> dict:
     # Old Google tokens carry the flag as the string "true"; anything else is not verified.
     claims["email_verified"] = claims.get("email_verified") in (True, "true")
     return claims
+
+
+def id_token_identity(*, claims: dict, raw: str) -> str:
+    """What makes one ID token one token, for replay detection: its `jti`, else its signature.
+
+    Not the raw string: base64url padding can be appended without changing what verifies.
+    """
+    jti = claims.get("jti")
+    if isinstance(jti, str) and jti:
+        return jti
+    return jwt.utils.base64url_decode(raw.rsplit(".", 1)[-1].rstrip("=")).hex()

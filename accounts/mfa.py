@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from allauth.core.internal import ratelimit
 from allauth.mfa.models import Authenticator
@@ -210,7 +210,10 @@ def mfa_login_complete(
             status=429,
             retry_after=settings.WARDEN_LOGIN_ATTEMPTS_TIMEOUT,
         )
-    expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    # Kept past exp by the leeway parsing allows, so a purge never makes a spent token new again.
+    expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC) + timedelta(
+        seconds=settings.WARDEN_CLOCK_LEEWAY
+    )
     if not _token_attempt(request, jti):
         _spend(jti=jti, expires_at=expires_at)
         raise errors.invalid_grant("Too many wrong codes for this sign-in; sign in again.")

@@ -286,7 +286,16 @@ def _refresh_refused(
         and session.rotated_at
         and now - session.rotated_at < grace
     ):
-        # A client racing itself with one token: refuse the loser, keep the session.
+        # A client racing itself with one token: refuse the loser, keep the session. Audited,
+        # since a thief who refreshed first would look the same to the owner.
+        audit_record(
+            type="refresh_duplicate",
+            caller=caller,
+            outcome=AuditEvent.Outcome.FAILURE,
+            user=session.user,
+            client=client,
+            target=str(sid),
+        )
         raise errors.invalid_grant("The refresh token was already used.")
     session_revoke(session=session, reason="refresh_reuse", caller=caller)
     audit_record(
@@ -333,8 +342,10 @@ def session_end_by_token(
 ) -> bool:
     """Revoke the session an access or refresh token belongs to (logout, RFC 7009).
 
-    A session issued to a client may only be ended by that client; `False` means nothing was
-    revoked, which callers report as success anyway (RFC 7009 §2.2).
+    A session issued to a client may only be ended by that client: anyone else is refused
+    with invalid_client (RFC 7009 §2.1), never told "done" while the tokens live on. `False`
+    means nothing was revoked (unknown, invalid or already ended token), which callers report
+    as success (RFC 7009 §2.2).
     """
     claims = None
     for kind in (tokens.RefreshToken, tokens.AccessToken):
@@ -346,8 +357,10 @@ def session_end_by_token(
     if claims is None or "sid" not in claims:
         return False
     session = AuthSession.objects.select_related("user").filter(pk=claims["sid"]).first()
-    if session is None or session.client_id not in (None, client.pk if client else None):
+    if session is None:
         return False
+    if session.client_id is not None and (client is None or client.pk != session.client_id):
+        raise errors.invalid_client("This token was issued to another client; authenticate as it.")
     revoked = session_revoke(
         session=session, reason="logout" if logout else "revoked", caller=caller
     )
@@ -514,7 +527,7 @@ def social_email_confirm(*, user: User, sociallogin: SocialLogin) -> None:
 
 def _google_token_consume(*, claims: dict, raw: str) -> None:
     """Record the token as spent until it expires; a second use is refused."""
-    spent = claims.get("jti") or raw
+    spent = google.id_token_identity(claims=claims, raw=raw)
     digest = hashlib.sha256(f"{claims['iss']}|{spent}".encode()).hexdigest()
     expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC) + timedelta(
         seconds=settings.WARDEN_CLOCK_LEEWAY

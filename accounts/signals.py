@@ -13,7 +13,7 @@ from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_sav
 from django.dispatch import receiver
 
 from accounts import services, tokens
-from accounts.models import AuditEvent, AuthSession, User
+from accounts.models import AuditEvent, AuthSession, ServiceClient, User
 
 
 @receiver(post_save, sender=User)
@@ -43,6 +43,17 @@ def end_sessions_of_deactivated_users(sender, instance: User, created: bool, **k
 def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
     for sid in AuthSession.objects.filter(user=instance).values_list("pk", flat=True):
         tokens.mark_session_dead(str(sid))
+
+
+# A row deleted in the admin (or by purge) must not stay "live" in the revocation cache.
+@receiver(pre_delete, sender=AuthSession)
+def end_deleted_session(sender, instance: AuthSession, **kwargs) -> None:
+    tokens.mark_session_dead(str(instance.pk))
+
+
+@receiver(pre_delete, sender=ServiceClient)
+def end_deleted_client(sender, instance: ServiceClient, **kwargs) -> None:
+    tokens.mark_client_state(instance.client_id, live=False)
 
 
 # --- Audit of changes made through allauth's pages or the admin ---------------------------------

@@ -293,10 +293,16 @@ class RefreshApi(NoStoreApi):
 class LogoutApi(NoStoreApi):
     """End the session a refresh token belongs to."""
 
-    @extend_schema(request=RefreshRequest, responses={204: None, 400: OAuthError})
+    @extend_schema(
+        request=RefreshRequest,
+        responses={204: None, 400: OAuthError, 401: OAuthError, 429: OAuthError},
+    )
     def post(self, request):
         services.session_end_by_token(
-            token=param(request.data, "refresh_token"), caller=caller_of(request), logout=True
+            token=param(request.data, "refresh_token"),
+            caller=caller_of(request),
+            client=authenticated_client(request, required=False),
+            logout=True,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -358,7 +364,7 @@ def verify_token_of(request) -> str | None:
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the limit
             return None
     else:
         try:

@@ -133,3 +133,17 @@ def test_audit_trail_is_read_only(admin_client, user, login):
         ).status_code
         == 403
     )
+
+
+def test_deleting_a_session_row_in_the_admin_stops_its_tokens(
+    admin_client, user, login, api, settings
+):
+    settings.WARDEN_SHARED_CACHE = True
+    token = login()["access_token"]
+    assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    session = AuthSession.objects.get()
+    response = admin_client.post(
+        f"/admin/accounts/authsession/{session.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401

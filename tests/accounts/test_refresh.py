@@ -102,3 +102,42 @@ def test_purge_expired_deletes_dead_sessions_and_keeps_live_ones(api, user, logi
     assert '"sessions": 1' in capsys.readouterr().out
     assert list(AuthSession.objects.values_list("pk", flat=True)) != [old.pk]
     assert AuthSession.objects.count() == 1
+
+
+def test_changing_the_password_ends_every_api_session(api, user, login, settings):
+    settings.WARDEN_SHARED_CACHE = True
+    phone, laptop = login(), login()
+    user.set_password("a-brand-new-password-7")
+    user.save()
+    for pair in (phone, laptop):
+        assert verify(api, pair["access_token"]).status_code == 401
+        assert refresh(api, pair["refresh_token"]).status_code == 400
+    assert set(AuthSession.objects.values_list("revoke_reason", flat=True)) == {"password_changed"}
+
+
+def test_a_password_hash_upgrade_at_sign_in_is_not_a_password_change(
+    api, make_user, login, settings
+):
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import User
+    from tests.conftest import PASSWORD
+
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    ]
+    user = make_user("old@example.com")
+    first = login("old@example.com")
+    old_hash = make_password(PASSWORD, hasher="pbkdf2_sha1")
+    User.objects.filter(pk=user.pk).update(password=old_hash)
+    login("old@example.com")  # upgrades the stored hash to the first hasher
+    assert User.objects.get(pk=user.pk).password.startswith("md5$")
+    assert verify(api, first["access_token"]).status_code == 200
+
+
+def test_a_grace_window_duplicate_is_audited(api, user, login):
+    first = login()
+    refresh(api, first["refresh_token"])
+    refresh(api, first["refresh_token"])
+    assert AuditEvent.objects.filter(type="refresh_duplicate", outcome="failure").count() == 1

@@ -94,6 +94,17 @@ def test_garbage_is_a_clear_error_not_a_crash(api, google, garbage):
     assert response.json()["error"] in ("invalid_grant", "invalid_request")
 
 
+def test_a_token_without_jti_cannot_be_replayed_by_padding_it(api, google):
+    import jwt
+
+    claims = jwt.decode(google.id_token(), options={"verify_signature": False})
+    del claims["jti"]
+    id_token = google.key.sign(claims)
+    assert exchange(api, id_token).status_code == 200
+    for variant in (id_token, id_token + "=", id_token + "=="):
+        assert exchange(api, variant).status_code == 400
+
+
 def test_replayed_token_is_refused(api, google):
     id_token = google.id_token()
     assert exchange(api, id_token).status_code == 200

@@ -91,28 +91,23 @@ def test_a_token_issued_to_a_client_is_revoked_only_by_that_client(api, user, se
     ).json()
 
     def alive() -> bool:
-        return (
-            api.get(
-                "/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}"
-            ).status_code
-            == 200
-        )
+        response = api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}")
+        return response.status_code == 200
 
-    for auth in (None, basic(other, other_secret)):
-        headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
-        assert (
-            api.post(
-                "/api/auth/revoke", {"token": pair["refresh_token"]}, format="json", **headers
-            ).status_code
-            == 200
-        )
-        assert alive(), "a stranger cannot end another client's session"
-    api.post(
-        "/api/auth/revoke",
-        {"token": pair["refresh_token"]},
+    for path, field in (("/api/auth/revoke", "token"), ("/api/auth/logout", "refresh_token")):
+        for auth in (None, basic(other, other_secret)):
+            headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
+            response = api.post(path, {field: pair["refresh_token"]}, format="json", **headers)
+            # Refused out loud (RFC 7009 §2.1): a silent "done" would leave the tokens alive.
+            assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+            assert alive(), "a stranger cannot end another client's session"
+    response = api.post(
+        "/api/auth/logout",
+        {"refresh_token": pair["refresh_token"]},
         format="json",
         HTTP_AUTHORIZATION=basic(owner, owner_secret),
     )
+    assert response.status_code == 204
     assert not alive()
 
 

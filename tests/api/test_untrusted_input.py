@@ -98,3 +98,10 @@ def test_any_json_document_on_login_and_verify_never_breaks(api, body):
     assert login.status_code == 400 and login.json()["error"] in OAUTH_ERRORS
     verify = api.post("/api/auth/verify", json.dumps(body), content_type="application/json")
     assert verify.status_code == 401 and verify.json()["active"] is False
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token", "/api/auth/login", "/api/auth/verify"])
+def test_json_nested_past_the_recursion_limit_is_a_clean_error(api, path):
+    response = api.post(path, "[" * 100_000, content_type="application/json")
+    assert response.status_code in (400, 401)
+    assert response.json().get("error")
