@@ -260,9 +260,13 @@ class KeyRingBackend(TokenBackend):
     def __init__(self) -> None:
         super().__init__(algorithm="RS256")
 
-    def encode(self, payload: dict[str, Any], typ: str = "JWT") -> str:
+    def encode(self, payload: dict[str, Any], typ: str = "JWT", audience: str = "") -> str:
         signer = keyring.signer()
-        claims = {**payload, "iss": settings.WARDEN_ISSUER, "aud": settings.WARDEN_AUDIENCE}
+        claims = {
+            **payload,
+            "iss": settings.WARDEN_ISSUER,
+            "aud": audience or settings.WARDEN_AUDIENCE,
+        }
         return jwt.encode(
             claims,
             signer.private_key,
@@ -270,7 +274,9 @@ class KeyRingBackend(TokenBackend):
             headers={"kid": signer.kid, "typ": typ},
         )
 
-    def decode(self, token: str | bytes, verify: bool = True, typ: str = "JWT") -> dict[str, Any]:
+    def decode(
+        self, token: str | bytes, verify: bool = True, typ: str = "JWT", audience: str = ""
+    ) -> dict[str, Any]:
         try:
             header = _unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -287,7 +293,7 @@ class KeyRingBackend(TokenBackend):
                 token,
                 public_key,
                 algorithms=[algorithm],
-                audience=settings.WARDEN_AUDIENCE,
+                audience=audience or settings.WARDEN_AUDIENCE,
                 issuer=settings.WARDEN_ISSUER,
                 leeway=settings.WARDEN_CLOCK_LEEWAY,
                 options={"require": ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]},
@@ -304,14 +310,21 @@ backend = KeyRingBackend()
 class WardenToken(Token):
     typ = "JWT"
     lifetime_setting = ""
+    # Tokens only Warden itself consumes (refresh, MFA) are addressed to Warden (aud = its
+    # issuer URL), so a service that checks just signature, iss, aud and exp still refuses them.
+    for_warden_only = False
     token_backend = backend
 
     @property
     def lifetime(self):
         return getattr(settings, self.lifetime_setting)
 
+    @classmethod
+    def audience(cls) -> str:
+        return settings.WARDEN_ISSUER if cls.for_warden_only else settings.WARDEN_AUDIENCE
+
     def __str__(self) -> str:
-        return backend.encode(self.payload, typ=self.typ)
+        return backend.encode(self.payload, typ=self.typ, audience=self.audience())
 
     @classmethod
     def parse(cls, raw: str | bytes) -> WardenToken:
@@ -320,7 +333,7 @@ class WardenToken(Token):
         token.token = raw
         token.current_time = timezone.now()
         try:
-            token.payload = backend.decode(raw, typ=cls.typ)
+            token.payload = backend.decode(raw, typ=cls.typ, audience=cls.audience())
         except TokenBackendExpiredToken as exc:
             raise TokenInvalid("token expired") from exc
         except TokenBackendError as exc:
@@ -343,6 +356,7 @@ class ServiceAccessToken(AccessToken):
 class RefreshToken(WardenToken):
     token_type = "refresh"
     typ = REFRESH_TYP
+    for_warden_only = True
     lifetime_setting = "WARDEN_REFRESH_TOKEN_LIFETIME"
 
 
@@ -351,6 +365,7 @@ class MfaToken(WardenToken):
 
     token_type = "mfa"
     typ = MFA_TYP
+    for_warden_only = True
     lifetime_setting = "WARDEN_MFA_TOKEN_LIFETIME"
 
 

@@ -190,3 +190,23 @@ def test_tokens_of_a_deactivated_or_deleted_user_are_refused(
             "/api/auth/refresh", {"refresh_token": pair["refresh_token"]}, format="json"
         )
         assert refreshed.status_code == 400
+
+
+def test_a_naive_verifier_checking_only_signature_iss_aud_exp_refuses_refresh_tokens(api, pair):
+    """Refresh tokens are addressed to Warden itself, not to the services' audience."""
+    signer = tokens.keyring.signer()
+    public = signer.private_key.public_key()
+
+    def naive(token: str) -> dict:
+        return jwt.decode(
+            token,
+            public,
+            algorithms=["RS256", "ES256"],
+            audience="warden",
+            issuer="http://127.0.0.1:8000",
+        )
+
+    assert naive(pair["access_token"])["token_type"] == "access"
+    assert claims_of(pair["refresh_token"])["aud"] == "http://127.0.0.1:8000"
+    with pytest.raises(jwt.InvalidAudienceError):
+        naive(pair["refresh_token"])
