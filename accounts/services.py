@@ -281,6 +281,17 @@ def _refresh_refused(
     if not session.is_live:
         raise errors.invalid_grant("The session has ended.")
     grace = timedelta(seconds=settings.WARDEN_REFRESH_REUSE_GRACE)
+
+    def record(event: str) -> None:
+        audit_record(
+            type=event,
+            caller=caller,
+            outcome=AuditEvent.Outcome.FAILURE,
+            user=session.user,
+            client=client,
+            target=str(sid),
+        )
+
     if (
         jti == session.previous_refresh_jti
         and session.rotated_at
@@ -288,24 +299,10 @@ def _refresh_refused(
     ):
         # A client racing itself with one token: refuse the loser, keep the session. Audited,
         # since a thief who refreshed first would look the same to the owner.
-        audit_record(
-            type="refresh_duplicate",
-            caller=caller,
-            outcome=AuditEvent.Outcome.FAILURE,
-            user=session.user,
-            client=client,
-            target=str(sid),
-        )
+        record("refresh_duplicate")
         raise errors.invalid_grant("The refresh token was already used.")
     session_revoke(session=session, reason="refresh_reuse", caller=caller)
-    audit_record(
-        type="refresh_reuse_detected",
-        caller=caller,
-        outcome=AuditEvent.Outcome.FAILURE,
-        user=session.user,
-        client=client,
-        target=str(sid),
-    )
+    record("refresh_reuse_detected")
     raise errors.invalid_grant("The refresh token was already used; the session is revoked.")
 
 
