@@ -82,13 +82,8 @@ def login_second_factor_gate(*, user: User, caller: services.Caller, client) -> 
     types = user_factor_types(user=user)
     if not set(types) & set(PRIMARY_TYPES):
         if user_requires_mfa(user=user):
-            services.audit_record(
-                type="login",
-                caller=caller,
-                outcome=AuditEvent.Outcome.FAILURE,
-                user=user,
-                client=client,
-                details={"method": "password", "reason": "mfa_setup_required"},
+            services.login_refused(
+                caller=caller, user=user, client=client, reason="mfa_setup_required"
             )
             raise errors.AuthError(
                 "mfa_setup_required",

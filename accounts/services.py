@@ -215,12 +215,14 @@ def login_refused(
     user: User | None = None,
     email: str = "",
     method: str = "password",
+    client: ServiceClient | None = None,
 ) -> None:
     audit_record(
         type="login",
         caller=caller,
         outcome=AuditEvent.Outcome.FAILURE,
         user=user,
+        client=client,
         target=email or (user.email if user else ""),
         details={"method": method, "reason": reason, "channel": caller.channel},
     )
