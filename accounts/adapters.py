@@ -11,20 +11,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts import errors, services
+from accounts import errors
+from accounts.allauth_compat import LoginAttemptsKeyMixin
+from accounts.audit import Caller, login_refused
+from accounts.flows import google, mfa
 from accounts.models import normalize_email
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class AccountAdapter(LoginAttemptsKeyMixin, DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.WARDEN_SIGNUP_OPEN
-
-    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
-        # allauth keys the failed-login budget by site domain, which without contrib.sites is
-        # the Host header, port included: instances reached under different host names, or a
-        # client varying the port, would each get a fresh budget. One account, one budget.
-        login = credentials.get("email", credentials.get("username", ""))
-        return f"account:{str(login).lower()}"
 
     # Web and API sign-ins both pass through these two hooks, so failures are audited once here.
     def pre_authenticate(self, request, **credentials) -> None:
@@ -39,10 +35,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
     @staticmethod
     def _audit_failure(request, credentials: dict, *, reason: str) -> None:
-        from accounts import services
-
-        services.login_refused(
-            caller=services.Caller.of(request),
+        login_refused(
+            caller=Caller.of(request),
             reason=reason,
             email=str(credentials.get("email") or credentials.get("username") or "")[:254],
         )
@@ -58,12 +52,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return user
 
     def pre_social_login(self, request, sociallogin) -> None:
-        """The web flow's half of the Google rule (accounts.services.social_login_check)."""
+        """The web flow's half of the Google rule (accounts.flows.google.social_login_check)."""
         try:
-            services.social_login_check(request=request, sociallogin=sociallogin)
+            google.social_login_check(request=request, sociallogin=sociallogin)
         except errors.AuthError as exc:
-            services.login_refused(
-                caller=services.Caller.of(request),
+            login_refused(
+                caller=Caller.of(request),
                 reason=exc.extra.get("reason", "refused"),
                 email=sociallogin.user.email if sociallogin.user else "",
                 method=sociallogin.account.provider,
@@ -85,19 +79,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
 class MFAAdapter(DefaultMFAAdapter):
     def encrypt(self, text: str) -> str:
-        from accounts import mfa
-
         return mfa.secret_seal(text)
 
     def decrypt(self, encrypted_text: str) -> str:
-        from accounts import mfa
-
         return mfa.secret_unseal(encrypted_text)
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         """A member of a role that requires MFA keeps at least one app or key."""
-        from accounts import mfa
-
         user = authenticator.user
         if not mfa.user_requires_mfa(user=user):
             return True

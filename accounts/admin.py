@@ -7,7 +7,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 
-from accounts import mfa, services
+from accounts.flows import clients, mfa, sessions
 from accounts.models import (
     AuditEvent,
     AuthSession,
@@ -98,7 +98,7 @@ class WardenUserAdmin(UserAdmin):
     @admin.action(description="Revoke all sessions of the selected users")
     def revoke_all_sessions(self, request, queryset) -> None:
         count = sum(
-            services.user_sessions_revoke_all(user=u, reason="admin", actor=request.user)
+            sessions.user_sessions_revoke_all(user=u, reason="admin", actor=request.user)
             for u in queryset
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
@@ -161,7 +161,7 @@ class AuthSessionAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected sessions")
     def revoke(self, request, queryset) -> None:
         count = sum(
-            services.session_revoke(session=s, reason="admin", actor=request.user)
+            sessions.session_revoke(session=s, reason="admin", actor=request.user)
             for s in queryset.select_related("user")
         )
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
@@ -203,9 +203,9 @@ class ServiceClientAdmin(admin.ModelAdmin):
         if change:
             obj.allowed_scopes = scopes
             obj.save()
-            services.service_client_set_active(client=obj, active=obj.is_active)
+            clients.service_client_set_active(client=obj, active=obj.is_active)
             return
-        client, secret = services.service_client_create(name=obj.name, scopes=scopes)
+        client, secret = clients.service_client_create(name=obj.name, scopes=scopes)
         obj.pk, obj.client_id, obj._new_secret = client.pk, client.client_id, secret
 
     def response_add(self, request, obj, post_url_continue=None):
@@ -227,13 +227,13 @@ class ServiceClientAdmin(admin.ModelAdmin):
             self.message_user(request, "Select exactly one client.", messages.ERROR)
             return None
         client = queryset.get()
-        secret = services.service_client_rotate_secret(client=client, actor=request.user)
+        secret = clients.service_client_rotate_secret(client=client, actor=request.user)
         return self._show_secret(request, client, secret)
 
     @admin.action(description="Deactivate selected clients")
     def deactivate(self, request, queryset) -> None:
         for client in queryset:
-            services.service_client_set_active(client=client, active=False)
+            clients.service_client_set_active(client=client, active=False)
         self.message_user(request, "Deactivated.", messages.SUCCESS)
 
 

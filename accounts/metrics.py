@@ -1,6 +1,6 @@
 """Prometheus metrics: what happened (from the audit trail), verify outcomes, rate limits, latency.
 
-Counted where the events happen: `services.audit_record` sees every auditable event, so sign-ins,
+Counted where the events happen: `audit.audit_record` sees every auditable event, so sign-ins,
 refreshes, reuse detections and revocations are counted there, once, by type and outcome. Under
 gunicorn set PROMETHEUS_MULTIPROC_DIR (an empty directory, wiped at each start) so every worker
 writes its values where the one answering /metrics can add them up (prometheus-client's
@@ -48,7 +48,7 @@ _VERIFY_ACTIVE = VERIFY.labels("active", "")
 
 
 def audit_event(*, type: str, outcome: str, details: dict) -> None:
-    """Count one audit event; called by services.audit_record for every event it records."""
+    """Count one audit event; called by audit.audit_record for every event it records."""
     AUDIT_EVENTS.labels(type, outcome).inc()
     if type == "login":
         SIGN_INS.labels(str(details.get("method", "unknown")), outcome).inc()

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts import mfa
+from accounts.flows import mfa
 
 # Paths that never carry a web session user worth checking (token APIs, health, discovery).
 NON_PAGE_PREFIXES = ("/api/", "/.well-known/", "/healthz", "/readyz")

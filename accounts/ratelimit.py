@@ -1,8 +1,9 @@
 """Fixed-window failure counters in the shared cache, for limits allauth does not cover.
 
 Password checks use allauth's limiter (it reserves an attempt under a lock before hashing).
-The limits here guard cheap checks (client secrets, token guessing on verify/introspect): an
-atomic `incr` per failure is enough, costs one cache round trip, and nothing on success.
+The limits here guard cheap checks (client secrets, token guessing on verify/introspect, codes
+per mfa_token): an atomic `incr` per failure is enough, costs one cache round trip, and nothing
+on success.
 """
 
 from __future__ import annotations
@@ -46,16 +47,26 @@ def blocked(limit: Limit, ident: str) -> int | None:
     return retry_after if count >= limit.limit else None
 
 
+def _incr(key: str, ttl: int) -> int:
+    cache.add(key, 0, ttl)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, ttl)
+        return 1
+
+
 def record_failure(limit: Limit, ident: str) -> int | None:
     """Count one failure; return seconds to wait if this one went over the limit."""
     key, retry_after = _key(limit, ident)
-    cache.add(key, 0, limit.window + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, limit.window + 1)
-        count = 1
+    count = _incr(key, limit.window + 1)
     return retry_after if count > limit.limit else None
+
+
+def use(limit: Limit, ident: str) -> int:
+    """Count one use of a budget that starts at its first use and lasts `limit.window`
+    seconds (not a calendar window, which could reset halfway); returns the uses so far."""
+    return _incr(f"rl:{limit.action}:{ident}", limit.window)
 
 
 def client_auth_limit() -> Limit:
@@ -64,3 +75,9 @@ def client_auth_limit() -> Limit:
 
 def token_guess_limit() -> Limit:
     return Limit("token_failed", settings.WARDEN_TOKEN_FAILURES_PER_MINUTE, 60)
+
+
+def mfa_token_limit() -> Limit:
+    """Codes one mfa_token may try, for as long as the token can be presented."""
+    lifetime = settings.WARDEN_MFA_TOKEN_LIFETIME.total_seconds() + settings.WARDEN_CLOCK_LEEWAY
+    return Limit("mfa_token", settings.WARDEN_MFA_TOKEN_ATTEMPTS, int(lifetime))

@@ -2,11 +2,20 @@
 
 from datetime import UTC, datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from accounts.models import AuditEvent, AuthSession, User
+
+
+def user_roles(*, user: User) -> list[str]:
+    return sorted(user.groups.values_list("name", flat=True))
+
+
+def user_email_verified(*, user: User) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
 def user_live_sessions(*, user: User) -> QuerySet[AuthSession]:

@@ -1,25 +1,26 @@
 """Receivers for changes that can come from any path: admin forms, allauth, shell, manager.
 
-Kept thin: each one calls a service. A signal is used because new users are created by allauth,
+Kept thin: each one calls a flow. A signal is used because new users are created by allauth,
 the admin's forms and the manager alike, and deactivation is a plain field edit in the admin.
 """
 
 from allauth.account import signals as allauth_signals
-from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa import signals as mfa_signals
 from allauth.socialaccount.signals import social_account_added
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from accounts import services, tokens
+from accounts import allauth_compat, tokens
+from accounts.audit import Caller, audit_record
+from accounts.flows import google, users
 from accounts.models import AuditEvent, AuthSession, ServiceClient, User
 
 
 @receiver(post_save, sender=User)
 def give_new_users_the_default_role(sender, instance: User, created: bool, **kwargs) -> None:
     if created and not kwargs.get("raw"):
-        services.user_assign_default_role(user=instance)
+        users.user_assign_default_role(user=instance)
 
 
 @receiver(pre_save, sender=User)
@@ -36,7 +37,7 @@ def remember_active_flag(sender, instance: User, **kwargs) -> None:
 def end_sessions_of_deactivated_users(sender, instance: User, created: bool, **kwargs) -> None:
     was_active = getattr(instance, "_was_active", None)
     if was_active is not None and was_active != instance.is_active:
-        services.user_active_changed(user=instance)
+        users.user_active_changed(user=instance)
 
 
 @receiver(pre_delete, sender=User)
@@ -63,16 +64,12 @@ def end_deleted_client(sender, instance: ServiceClient, **kwargs) -> None:
 def audit_web_sign_in(sender, request, user, **kwargs) -> None:
     method = kwargs["sociallogin"].account.provider if kwargs.get("sociallogin") else "password"
     # A second factor given at this sign-in is recorded as on the API: "password+totp".
-    factors = [
-        record.get("type")
-        for record in get_authentication_records(request, user)
-        if record.get("method") == "mfa" and not record.get("reauthenticated")
-    ]
+    factors = allauth_compat.web_second_factors(request, user)
     if factors:
         method = f"{method}+{factors[-1]}"
-    services.audit_record(
+    audit_record(
         type="login",
-        caller=services.Caller.of(request),
+        caller=Caller.of(request),
         user=user,
         details={"method": method, "channel": "web"},
     )
@@ -89,9 +86,9 @@ PASSWORD_EVENTS = {
 @receiver(allauth_signals.password_set)
 @receiver(allauth_signals.password_reset)
 def audit_password_change(sender, request, user, signal, **kwargs) -> None:
-    services.audit_record(
+    audit_record(
         type=PASSWORD_EVENTS[signal],
-        caller=services.Caller.of(request) if request else None,
+        caller=Caller.of(request),
         user=user,
         target=str(user.public_id),
     )
@@ -106,7 +103,7 @@ def audit_role_change(sender, instance, action: str, pk_set, reverse: bool, **kw
     roles = sorted(Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
     users = [instance] if not reverse else list(User.objects.filter(pk__in=pk_set or ()))
     for user in users:
-        services.audit_record(
+        audit_record(
             type="role_changed",
             user=getattr(instance, "_audit_actor", None),
             target=str(user.public_id),
@@ -122,33 +119,32 @@ def audit_role_change(sender, instance, action: str, pk_set, reverse: bool, **kw
 
 @receiver(mfa_signals.authenticator_added)
 def audit_factor_added(sender, request, user, authenticator, **kwargs) -> None:
-    services.audit_record(
-        type="mfa_added", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    audit_record(
+        type="mfa_added", caller=Caller.of(request), user=user, details={"kind": authenticator.type}
     )
 
 
 @receiver(mfa_signals.authenticator_removed)
 def audit_factor_removed(sender, request, user, authenticator, **kwargs) -> None:
-    services.audit_record(
-        type="mfa_removed", caller=_caller(request), user=user, details={"kind": authenticator.type}
+    audit_record(
+        type="mfa_removed",
+        caller=Caller.of(request),
+        user=user,
+        details={"kind": authenticator.type},
     )
 
 
 @receiver(mfa_signals.authentication_failed)
 def audit_factor_failed(sender, request, user, authenticator, **kwargs) -> None:
-    services.audit_record(
+    audit_record(
         type="mfa_failed",
-        caller=_caller(request),
+        caller=Caller.of(request),
         outcome=AuditEvent.Outcome.FAILURE,
         user=user,
         details={"method": "web", "kind": authenticator.type, "reason": "incorrect_code"},
     )
 
 
-def _caller(request) -> services.Caller:
-    return services.Caller.of(request) if request is not None else services.Caller()
-
-
 @receiver(social_account_added)
 def trust_the_providers_verified_email(sender, request, sociallogin, **kwargs) -> None:
-    services.social_email_confirm(user=sociallogin.user, sociallogin=sociallogin)
+    google.social_email_confirm(user=sociallogin.user, sociallogin=sociallogin)

@@ -12,9 +12,9 @@ class EndSessionsOnPasswordChange:
 
     def password_changed(self, password: str, user=None) -> None:
         if user is not None and user.pk is not None:
-            from accounts import services
+            from accounts.flows.sessions import user_sessions_revoke_all
 
-            services.user_sessions_revoke_all(user=user, reason="password_changed")
+            user_sessions_revoke_all(user=user, reason="password_changed")
 
     def get_help_text(self) -> str:
         return "Changing your password signs you out of every app that uses your account."

@@ -1,4 +1,9 @@
-"""DRF authentication that accepts live Warden access tokens and nothing else."""
+"""DRF authentication that accepts live Warden access tokens and nothing else.
+
+Named in REST_FRAMEWORK's defaults, so DRF imports it while `rest_framework.views` loads: it
+must import no view (client authentication, which needs the request helpers, is in
+api/client_auth.py).
+"""
 
 from dataclasses import dataclass, field
 
@@ -21,7 +26,11 @@ class ServicePrincipal:
 
 
 class WardenTokenAuthentication(JWTAuthentication):
-    """Bearer access tokens only: refresh and MFA tokens, and revoked sessions, are refused."""
+    """Bearer access tokens only: refresh and MFA tokens, and revoked sessions, are refused.
+
+    simplejwt's class finds the header and the raw token (AUTH_HEADER_TYPES); the check itself
+    is Warden's (pinned algorithm, `iss`, `aud`, `typ`, revocation), as everywhere else.
+    """
 
     www_authenticate_realm = "warden"
 

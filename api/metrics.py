@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from accounts import metrics
+from api.common import bearer_token
 
 
 @lru_cache(maxsize=8)
@@ -27,15 +28,10 @@ def _address_allowed(request) -> bool:
     return any(address in net for net in _networks(tuple(settings.METRICS_ALLOWED_IPS)))
 
 
-def _presented_token(request) -> str | None:
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
 @require_GET
 def metrics_view(request) -> HttpResponse:
     """404 to strangers (the endpoint is not advertised), 403 to a wrong token."""
-    token = _presented_token(request)
+    token = bearer_token(request)
     if token is not None and settings.METRICS_TOKEN:
         if not hmac.compare_digest(token.encode(), settings.METRICS_TOKEN.encode()):
             return HttpResponseForbidden("forbidden\n", content_type="text/plain")

@@ -5,7 +5,7 @@ import time
 from django.urls import resolve, reverse
 
 from accounts import metrics
-from api import views
+from api.verify import verify
 
 
 class VerifyFastPathMiddleware:
@@ -29,7 +29,7 @@ class VerifyFastPathMiddleware:
         if request.path_info == self.path:
             request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check it
             request.resolver_match = self.match  # what URL routing would have set
-            return views.verify(request)
+            return verify(request)
         return self.get_response(request)
 
 

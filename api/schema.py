@@ -11,14 +11,26 @@ DrfError = inline_serializer("Error", {"detail": serializers.CharField()})
 class WardenTokenScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.WardenTokenAuthentication"
     name = "wardenBearer"
+    definition = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A Warden access token (typ at+jwt) from /api/auth/token or /login.",
+    }
 
     def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "A Warden access token (typ at+jwt) from /api/auth/token or /login.",
-        }
+        return self.definition
+
+
+class ClientAuthScheme(WardenTokenScheme):
+    target_class = "api.client_auth.ClientAuthentication"
+    name = "clientBasic"
+    definition = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "An OAuth client's id and secret (RFC 6749 §2.3.1), each form-encoded; "
+        "or client_id and client_secret in the body.",
+    }
 
 
 class WardenAutoSchema(AutoSchema):

@@ -1,23 +1,28 @@
-"""Routes under /api/."""
+"""Routes under /api/, grouped by who calls them."""
 
 from django.urls import path
 
-from api import views
+from api import auth, users, verify
+from api.oauth import introspection, token
 
 app_name = "api"
 
 urlpatterns = [
-    path("auth/token", views.TokenApi.as_view(), name="token"),
-    path("auth/login", views.LoginApi.as_view(), name="login"),
-    path("auth/google", views.GoogleLoginApi.as_view(), name="google"),
-    path("auth/login/mfa", views.MfaLoginApi.as_view(), name="login-mfa"),
-    path("auth/refresh", views.RefreshApi.as_view(), name="refresh"),
-    path("auth/logout", views.LogoutApi.as_view(), name="logout"),
-    path("auth/verify", views.VerifyApi.as_view(), name="verify"),
-    path("auth/introspect", views.IntrospectApi.as_view(), name="introspect"),
-    path("auth/revoke", views.RevokeApi.as_view(), name="revoke"),
-    path("auth/me", views.MeApi.as_view(), name="me"),
-    path("auth/sessions", views.SessionListApi.as_view(), name="sessions"),
-    path("auth/sessions/<uuid:session_id>", views.SessionDetailApi.as_view(), name="session"),
-    path("admin/users", views.AdminUserListApi.as_view(), name="admin-users"),
+    # OAuth 2.0 (RFC 6749, 7662, 7009)
+    path("auth/token", token.TokenApi.as_view(), name="token"),
+    path("auth/introspect", introspection.IntrospectApi.as_view(), name="introspect"),
+    path("auth/revoke", introspection.RevokeApi.as_view(), name="revoke"),
+    # First-party sign-in
+    path("auth/login", auth.LoginApi.as_view(), name="login"),
+    path("auth/google", auth.GoogleLoginApi.as_view(), name="google"),
+    path("auth/login/mfa", auth.MfaLoginApi.as_view(), name="login-mfa"),
+    path("auth/refresh", auth.RefreshApi.as_view(), name="refresh"),
+    path("auth/logout", auth.LogoutApi.as_view(), name="logout"),
+    # Gateways and services
+    path("auth/verify", verify.verify, name="verify"),
+    # The signed-in user, and admins
+    path("auth/me", users.MeApi.as_view(), name="me"),
+    path("auth/sessions", users.SessionListApi.as_view(), name="sessions"),
+    path("auth/sessions/<uuid:session_id>", users.SessionDetailApi.as_view(), name="session"),
+    path("admin/users", users.AdminUserListApi.as_view(), name="admin-users"),
 ]

@@ -30,7 +30,10 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from accounts import services, tokens
+    from accounts import tokens
+    from accounts.audit import Caller
+    from accounts.flows.clients import service_client_create
+    from accounts.flows.sessions import _new_jti, session_start
     from accounts.models import AuthSession, User
 
     cache.clear()
@@ -48,12 +51,10 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
         User.groups.through.objects.bulk_create(
             [User.groups.through(user_id=u.pk, group_id=role.pk) for u in users]
         )
-    client, secret = services.service_client_create(name="bench", scopes=["bench:read"])
-    caller = services.Caller(ip="127.0.0.1", user_agent="bench-seed")
+    client, secret = service_client_create(name="bench", scopes=["bench:read"])
+    caller = Caller(ip="127.0.0.1", user_agent="bench-seed")
     access = [
-        services.session_start(user=users[i % USERS], method="password", caller=caller)[
-            "access_token"
-        ]
+        session_start(user=users[i % USERS], method="password", caller=caller)["access_token"]
         for i in range(ACCESS_POOL)
     ]
     # Refresh tokens: one session each, signed directly (session_start would also audit).
@@ -64,7 +65,7 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
             method="password",
             expires_at=now + timedelta(days=1),
             ip="127.0.0.1",
-            refresh_jti=services._new_jti(),
+            refresh_jti=_new_jti(),
         )
         for i in range(refresh_pool)
     ]

@@ -6,8 +6,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as pages
-from api import views as api
+from api import health
 from api.metrics import metrics_view
+from api.oauth import discovery
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
@@ -20,16 +21,18 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the docs page needs no inline JS.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
-    path(".well-known/jwks.json", api.JwksApi.as_view(), name="jwks"),
+    path(".well-known/jwks.json", discovery.JwksApi.as_view(), name="jwks"),
     path(
-        ".well-known/openid-configuration", api.DiscoveryApi.as_view(), name="openid-configuration"
+        ".well-known/openid-configuration",
+        discovery.DiscoveryApi.as_view(),
+        name="openid-configuration",
     ),
     path(
         ".well-known/oauth-authorization-server",
-        api.DiscoveryApi.as_view(),
+        discovery.DiscoveryApi.as_view(),
         name="oauth-authorization-server",
     ),
-    path("healthz", api.healthz, name="healthz"),
-    path("readyz", api.readyz, name="readyz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
 ]

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts import services, tokens
+from accounts import tokens
+from accounts.flows.clients import service_client_create
 from accounts.models import User
 
 PASSWORD = "correct-horse-battery-9"
@@ -126,7 +127,7 @@ def login(api):
 
 @pytest.fixture
 def service_client(db):
-    client, secret = services.service_client_create(
+    client, secret = service_client_create(
         name="orders", scopes=["inventory:read", "inventory:write"]
     )
     return client, secret

@@ -74,27 +74,23 @@ def _identity(request) -> Identity | None:
     return auth if isinstance(auth, Identity) else None
 
 
-def require_roles(*roles: str) -> type[permissions.BasePermission]:
-    """A permission class: the verified caller has every one of `roles`."""
-
-    class HasRoles(permissions.BasePermission):
-        message = f"Requires role {', '.join(roles)}."
+def _requiring(kind: str, wanted: tuple[str, ...], held) -> type[permissions.BasePermission]:
+    class Requires(permissions.BasePermission):
+        message = f"Requires {kind} {' '.join(wanted)}."
 
         def has_permission(self, request, view) -> bool:
             identity = _identity(request)
-            return identity is not None and all(identity.has_role(r) for r in roles)
+            return identity is not None and all(held(identity, w) for w in wanted)
 
-    return HasRoles
+    Requires.__name__ = f"Has{kind.title()}s"
+    return Requires
+
+
+def require_roles(*roles: str) -> type[permissions.BasePermission]:
+    """A permission class: the verified caller has every one of `roles`."""
+    return _requiring("role", roles, Identity.has_role)
 
 
 def require_scopes(*scopes: str) -> type[permissions.BasePermission]:
     """A permission class: the verified caller's token carries every one of `scopes`."""
-
-    class HasScopes(permissions.BasePermission):
-        message = f"Requires scope {' '.join(scopes)}."
-
-        def has_permission(self, request, view) -> bool:
-            identity = _identity(request)
-            return identity is not None and all(identity.has_scope(s) for s in scopes)
-
-    return HasScopes
+    return _requiring("scope", scopes, Identity.has_scope)

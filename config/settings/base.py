@@ -184,7 +184,7 @@ GOOGLE_CLIENT_IDS = list(
 # to (and connect Google to) the account with that email. allauth considers only addresses
 # the provider marks verified, and wipes the password of a local account whose own address was
 # never verified, locking out whoever may have registered it first. An unverified Google email
-# never connects: accounts.services.social_login_check refuses it.
+# never connects: accounts.flows.google.social_login_check refuses it.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 # Development and tests point every Google endpoint at the local stand-in
@@ -230,7 +230,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = SITE_NAME
 
-# --- Second factors (accounts/mfa.py) ---------------------------------------------------------
+# --- Second factors (accounts/flows/mfa.py) ----------------------------------------------
 # TOTP secrets and recovery seeds are sealed at rest by this adapter; codes are shown once.
 # WebAuthn in development: open http://localhost:8000 (an IP address cannot be a WebAuthn RP id).
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
@@ -271,20 +271,13 @@ WARDEN_CLOCK_LEEWAY = env.int("TOKEN_LEEWAY_SECONDS", default=30)
 # and never the per-process local-memory cache; "true"/"false" override.
 WARDEN_SHARED_CACHE = env("WARDEN_SHARED_CACHE", default="auto")
 
+# Only what simplejwt's classes that Warden uses read: the token classes (type and jti claim
+# names) and JWTAuthentication (the header scheme). Keys, algorithm, iss, aud and lifetimes are
+# Warden's own settings, read by accounts/tokens/jwt.py's backend (its docstring says why).
 SIMPLE_JWT = {
-    "ALGORITHM": WARDEN_SIGNING_ALGORITHM,
-    "SIGNING_KEY": None,
-    "AUDIENCE": WARDEN_AUDIENCE,
-    "ISSUER": WARDEN_ISSUER,
-    "USER_ID_FIELD": "public_id",
-    "USER_ID_CLAIM": "sub",
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
-    "ACCESS_TOKEN_LIFETIME": WARDEN_ACCESS_TOKEN_LIFETIME,
-    "REFRESH_TOKEN_LIFETIME": WARDEN_REFRESH_TOKEN_LIFETIME,
-    "LEEWAY": WARDEN_CLOCK_LEEWAY,
     "AUTH_HEADER_TYPES": ("Bearer",),
-    "UPDATE_LAST_LOGIN": False,
 }
 
 # --- API --------------------------------------------------------------------------------------
@@ -304,6 +297,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
+    # Lists the plain verify view too (api/verify.py says why it is not a DRF view).
+    "DEFAULT_GENERATOR_CLASS": "api.schema_generator.WardenSchemaGenerator",
     "TITLE": "Warden API",
     "DESCRIPTION": "Authentication service: tokens, sessions, verification and introspection.",
     "VERSION": "1.0.0",

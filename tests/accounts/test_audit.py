@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from accounts import services
+from accounts.flows.clients import service_client_create, service_client_rotate_secret
 from accounts.models import AuditEvent, User
 from tests.conftest import PASSWORD
 
@@ -68,8 +68,8 @@ def test_each_authentication_event_is_recorded_once_without_secrets(
     ]
     secrets += [second["access_token"], second["refresh_token"]]
 
-    svc, svc_secret = services.service_client_create(name="orders", scopes=["a"])
-    rotated = services.service_client_rotate_secret(client=svc)
+    svc, svc_secret = service_client_create(name="orders", scopes=["a"])
+    rotated = service_client_rotate_secret(client=svc)
     auth = base64.b64encode(f"{svc.client_id}:{svc_secret}".encode()).decode()
     api.post(
         "/api/auth/token",

@@ -10,8 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts import services, tokens
+from accounts import tokens
+from accounts.flows.keys import signing_key_rotate
 from accounts.models import SigningKey
+from accounts.tokens.keyring import _load_private
 from tests.helpers import claims_of, header_of
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +58,7 @@ def test_rotation_keeps_old_tokens_valid_and_publishes_both_keys_until_retired(a
 
 
 def test_es256_can_be_selected_for_new_keys(api, user, login):
-    services.signing_key_rotate(algorithm="ES256")
+    signing_key_rotate(algorithm="ES256")
     token = login()["access_token"]
     assert header_of(token)["alg"] == "ES256"
     key = api.get("/.well-known/jwks.json").json()["keys"][0]
@@ -68,7 +70,7 @@ def test_private_keys_are_encrypted_at_rest(db):
     key = tokens.signing_key_ensure()
     stored = SigningKey.objects.get(pk=key.pk).private_key_encrypted
     assert "PRIVATE KEY" not in stored and not stored.startswith("-----")
-    assert tokens._load_private(key) is not None
+    assert _load_private(key) is not None
 
 
 def test_a_key_rotated_elsewhere_is_trusted_at_once_here(api, user, login):
@@ -83,7 +85,7 @@ def test_a_key_rotated_elsewhere_is_trusted_at_once_here(api, user, login):
     claims = claims_of(token)
     foreign = jwt.encode(
         claims,
-        tokens._load_private(other),
+        _load_private(other),
         algorithm="RS256",
         headers={"kid": other.kid, "typ": "at+jwt"},
     )

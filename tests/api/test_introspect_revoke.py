@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from accounts import services
+from accounts.flows.clients import service_client_create
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_revoke_without_token_is_invalid_request(api, db):
 
 def test_a_token_issued_to_a_client_is_revoked_only_by_that_client(api, user, service_client):
     owner, owner_secret = service_client
-    other, other_secret = services.service_client_create(name="billing", scopes=[])
+    other, other_secret = service_client_create(name="billing", scopes=[])
     pair = api.post(
         "/api/auth/token",
         f"grant_type=password&username={user.email}&password={PASSWORD}",

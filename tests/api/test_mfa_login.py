@@ -9,7 +9,8 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import mfa, tokens
+from accounts import tokens
+from accounts.flows import mfa
 from accounts.models import AuditEvent, AuthSession, ConsumedToken
 from tests.conftest import PASSWORD
 from tests.mfa_support import enrol_totp, recovery_codes, role_requiring_mfa, totp_code

@@ -5,7 +5,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from django.test import override_settings
 
-from accounts import services
+from accounts.flows.clients import service_client_create
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ def test_client_credentials_introspect_and_revoke_through_authlib(live_server):
     with override_settings(WARDEN_ISSUER=live_server.url):
         meta = discover(live_server)
         assert meta["issuer"] == live_server.url
-        client, secret = services.service_client_create(name="reports", scopes=["reports:read"])
+        client, secret = service_client_create(name="reports", scopes=["reports:read"])
         session = OAuth2Session(
             client.client_id,
             secret,

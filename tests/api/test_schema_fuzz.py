@@ -13,7 +13,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from accounts import services
+from accounts.audit import Caller
+from accounts.flows.sessions import session_start
 from config.wsgi import application
 
 CHECKS = [
@@ -39,9 +40,7 @@ def bearer(make_user, db):
     # Minted directly: Django's test client would re-connect the signal handlers above.
     admin = make_user("root@example.com")
     admin.groups.add(Group.objects.get(name="admin"))
-    return services.session_start(user=admin, method="password", caller=services.Caller())[
-        "access_token"
-    ]
+    return session_start(user=admin, method="password", caller=Caller())["access_token"]
 
 
 def served(environ, start_response):

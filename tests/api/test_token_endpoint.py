@@ -189,7 +189,7 @@ def test_bad_client_authentication_is_401_invalid_client(api, service_client, wh
 
 
 def test_deactivated_client_cannot_get_tokens_and_its_tokens_stop(api, service_client, settings):
-    from accounts import services
+    from accounts.flows.clients import service_client_set_active
 
     settings.WARDEN_SHARED_CACHE = True
     client, secret = service_client
@@ -198,7 +198,7 @@ def test_deactivated_client_cannot_get_tokens_and_its_tokens_stop(api, service_c
         "access_token"
     ]
     assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
-    services.service_client_set_active(client=client, active=False)
+    service_client_set_active(client=client, active=False)
     assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     assert (
         form(api, "/api/auth/token", {"grant_type": "client_credentials"}, **auth).status_code

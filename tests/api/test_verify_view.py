@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from accounts import services
+from accounts.flows.clients import service_client_set_active
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_service_token_verifies_until_client_deactivated(
     assert ok.status_code == 200
     assert ok.json()["subject_type"] == "service"
     with django_capture_on_commit_callbacks(execute=True):
-        services.service_client_set_active(client=client, active=False)
+        service_client_set_active(client=client, active=False)
     assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
 
 

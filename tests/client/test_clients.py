@@ -6,7 +6,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from accounts import services
+from accounts.flows.sessions import session_revoke
 from accounts.models import AuthSession
 from tests.conftest import PASSWORD
 from tests.mfa_support import enrol_totp, totp_code
@@ -167,7 +167,7 @@ def test_concurrent_callers_share_one_refresh_and_the_session_survives(warden, a
 
 def test_revoked_session_raises_session_revoked_and_keeps_raising(ann, clock, user):
     session = AuthSession.objects.get(user=user)
-    services.session_revoke(session=session, reason="admin")
+    session_revoke(session=session, reason="admin")
     clock.now += access_lifetime()
     with pytest.raises(SessionRevoked):
         ann.auth_header()
@@ -177,7 +177,7 @@ def test_revoked_session_raises_session_revoked_and_keeps_raising(ann, clock, us
 
 
 def test_login_again_after_revocation_works(warden, ann, clock, user):
-    services.session_revoke(session=AuthSession.objects.get(user=user), reason="admin")
+    session_revoke(session=AuthSession.objects.get(user=user), reason="admin")
     clock.now += access_lifetime()
     with pytest.raises(SessionRevoked):
         ann.auth_header()

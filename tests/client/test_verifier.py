@@ -15,7 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 
-from accounts import services, tokens
+from accounts import tokens
+from accounts.audit import Caller
+from accounts.flows.keys import signing_key_rotate
+from accounts.flows.sessions import session_start
 from warden_client import (
     InvalidToken,
     TokenExpired,
@@ -104,7 +107,7 @@ def test_wrong_audience_and_issuer_are_refused(warden, user, login):
 
 
 def test_expired_token_is_refused(verifier, user):
-    session = services.session_start(user=user, method="password", caller=services.Caller())
+    session = session_start(user=user, method="password", caller=Caller())
     sid = verifier.verify(session["access_token"]).sid
     token = tokens.AccessToken()
     token.set_exp(lifetime=-timedelta(seconds=settings.WARDEN_CLOCK_LEEWAY + 60))
@@ -155,13 +158,11 @@ def test_embedded_key_headers_are_refused(verifier, user, login):
 
 def test_rotated_key_is_fetched_once_and_unknown_kids_are_rate_limited(verifier, wire, user):
     def fresh_access() -> str:
-        return services.session_start(user=user, method="password", caller=services.Caller())[
-            "access_token"
-        ]
+        return session_start(user=user, method="password", caller=Caller())["access_token"]
 
     old = fresh_access()
     verifier.verify(old)
-    new_key = services.signing_key_rotate()
+    new_key = signing_key_rotate()
     new = fresh_access()
     assert _header(new)["kid"] == new_key.kid
     assert verifier.verify(new).sub == str(user.public_id)

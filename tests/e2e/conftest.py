@@ -20,7 +20,7 @@ LOGIN_ATTEMPTS_LIMIT = 3
 SEED = f"""
 import json
 from allauth.account.models import EmailAddress
-from accounts import services
+from accounts.flows.clients import service_client_create
 from accounts.models import Role, User
 USERS = (
     ("ann@example.com", ["user"]),
@@ -32,7 +32,7 @@ for email, roles in USERS:
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     for name in roles:
         user.groups.add(Role.objects.get_or_create(name=name)[0])
-client, secret = services.service_client_create(name="orders", scopes=["inventory:read"])
+client, secret = service_client_create(name="orders", scopes=["inventory:read"])
 print(json.dumps({{"client_id": client.client_id, "client_secret": secret}}))
 """
 

@@ -20,11 +20,12 @@ TIMEOUT = 10
 MINT = """
 import json
 from django.core.management import call_command
-from accounts import services
+from accounts.audit import Caller
+from accounts.flows.sessions import session_start
 from accounts.models import User
 call_command("rotate_signing_key")
-body = services.session_start(
-    user=User.objects.get(email="ann@example.com"), method="password", caller=services.Caller()
+body = session_start(
+    user=User.objects.get(email="ann@example.com"), method="password", caller=Caller()
 )
 print(json.dumps(body))
 """

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts import services
+from accounts.flows import clients
 from accounts.models import ServiceClient
 
 
@@ -18,5 +18,5 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, scopes: list[str], **options) -> None:
         if ServiceClient.objects.filter(name=name).exists():
             raise CommandError(f"A service client named {name!r} already exists.")
-        client, secret = services.service_client_create(name=name, scopes=scopes)
+        client, secret = clients.service_client_create(name=name, scopes=scopes)
         self.stdout.write(json.dumps({"client_id": client.client_id, "client_secret": secret}))

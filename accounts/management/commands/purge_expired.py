@@ -4,11 +4,11 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from accounts import services
+from accounts.flows import keys
 
 
 class Command(BaseCommand):
     help = "Delete expired sessions and single-use token records, and retire expired keys."
 
     def handle(self, *args, **options) -> None:
-        self.stdout.write(json.dumps(services.purge_expired()))
+        self.stdout.write(json.dumps(keys.purge_expired()))

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from accounts import services, tokens
+from accounts import tokens
+from accounts.flows import keys
 
 
 class Command(BaseCommand):
@@ -12,5 +13,5 @@ class Command(BaseCommand):
         parser.add_argument("--algorithm", choices=tokens.ALGORITHMS, default=None)
 
     def handle(self, *args, algorithm: str | None, **options) -> None:
-        key = services.signing_key_rotate(algorithm=algorithm)
+        key = keys.signing_key_rotate(algorithm=algorithm)
         self.stdout.write(f"New signing key {key.kid} ({key.algorithm}) is now current.")

@@ -1,19 +1,20 @@
-"""Second factors on top of allauth.mfa: the API sign-in step, the role policy and resets."""
+"""Second factors on top of allauth.mfa: the challenge after a password, the API's second step,
+the role policy and resets."""
 
 from __future__ import annotations
 
-import base64
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from allauth.core.internal import ratelimit
 from allauth.mfa.models import Authenticator
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from accounts import errors, services, tokens
-from accounts.models import AuditEvent, ConsumedToken, RolePolicy, ServiceClient, User
+from accounts import allauth_compat, errors, ratelimit, tokens
+from accounts.audit import Caller, audit_failure, audit_record, login_refused
+from accounts.flows.sessions import session_start
+from accounts.models import ConsumedToken, RolePolicy, ServiceClient, User
 
 # Factors that count as "has a second factor"; recovery codes only ever back one of them up.
 PRIMARY_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
@@ -22,27 +23,43 @@ PRIMARY_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 API_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
 MFA_TOKEN_KIND = "mfa"
 DISPLAY_ORDER = ("totp", "webauthn", "recovery_codes")
+# allauth stores TOTP secrets and the recovery-code seed as its adapter's encrypt() gives them:
+# sealed under the key-encryption key, so a database dump alone is not enough to mint codes.
+SEAL_PURPOSE = "mfa-secrets"
 
 
-# --- Secrets at rest ----------------------------------------------------------------------------
-# allauth stores TOTP secrets and the recovery-code seed as given by its adapter's encrypt():
-# we seal them with a key derived like the signing keys' one, so a database dump alone is not
-# enough to mint codes. Changing WARDEN_KEY_ENCRYPTION_KEY (or SECRET_KEY when it is unset)
-# therefore invalidates every enrolled authenticator app and recovery code.
+@dataclass(frozen=True)
+class MfaChallenge:
+    """The password was right; a second factor must follow within the mfa_token's lifetime."""
 
+    mfa_token: str
+    methods: list[str]
 
-def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(tokens._derived_key("mfa-secrets")))
+    @property
+    def description(self) -> str:
+        return (
+            "A second factor is required: POST the mfa_token and a code from your authenticator "
+            "app (or a recovery code) to /api/auth/login/mfa within "
+            f"{int(settings.WARDEN_MFA_TOKEN_LIFETIME.total_seconds())} seconds."
+        )
+
+    def body(self) -> dict:
+        return {
+            "error": "mfa_required",
+            "error_description": self.description,
+            "mfa_token": self.mfa_token,
+            "methods": self.methods,
+        }
 
 
 def secret_seal(text: str) -> str:
-    return _fernet().encrypt(text.encode()).decode()
+    return tokens.secrets.seal(text, purpose=SEAL_PURPOSE)
 
 
 def secret_unseal(sealed: str) -> str:
     try:
-        return _fernet().decrypt(sealed.encode()).decode()
-    except InvalidToken as exc:
+        return tokens.secrets.unseal(sealed, purpose=SEAL_PURPOSE).decode()
+    except tokens.secrets.SealBroken as exc:
         raise RuntimeError(
             "An MFA secret cannot be decrypted: WARDEN_KEY_ENCRYPTION_KEY changed?"
         ) from exc
@@ -73,25 +90,25 @@ def user_must_set_up_mfa(*, user: User) -> bool:
 # --- API sign-in: the second step ---------------------------------------------------------------
 
 
-def login_second_factor_gate(*, user: User, caller: services.Caller, client) -> None:
-    """After a correct password: return if no second factor is needed, else raise the challenge.
+def login_second_factor_gate(
+    *, user: User, caller: Caller, client: ServiceClient | None
+) -> MfaChallenge | None:
+    """After a correct password: None if no second factor is needed, else the challenge.
 
-    `mfa_setup_required` is a 403, not a 401: the credentials were right and retrying them
-    cannot help; the user must first add a factor on the web pages.
+    `mfa_setup_required` is a refusal (403), not a challenge: the credentials were right and
+    retrying them cannot help; the user must first add a factor on the web pages.
     """
     types = user_factor_types(user=user)
     if not set(types) & set(PRIMARY_TYPES):
         if user_requires_mfa(user=user):
-            services.login_refused(
-                caller=caller, user=user, client=client, reason="mfa_setup_required"
-            )
+            login_refused(caller=caller, user=user, client=client, reason="mfa_setup_required")
             raise errors.AuthError(
                 "mfa_setup_required",
                 "Your role requires two-factor authentication. Sign in on the web pages, set up "
                 "an authenticator app or a security key, then sign in here again.",
                 status=403,
             )
-        return
+        return None
     methods = [t for t in types if t in API_TYPES]
     if not methods:
         raise errors.AuthError(
@@ -102,42 +119,10 @@ def login_second_factor_gate(*, user: User, caller: services.Caller, client) -> 
             extra={"methods": []},
         )
     token = tokens.mfa_token_for_user(user=user, client=client)
-    services.audit_record(
+    audit_record(
         type="mfa_challenge", caller=caller, user=user, client=client, details={"methods": methods}
     )
-    raise errors.AuthError(
-        "mfa_required",
-        "A second factor is required: POST the mfa_token and a code from your authenticator app "
-        "(or a recovery code) to /api/auth/login/mfa within "
-        f"{int(settings.WARDEN_MFA_TOKEN_LIFETIME.total_seconds())} seconds.",
-        status=401,
-        extra={"mfa_token": str(token), "methods": methods},
-    )
-
-
-def _user_limits(request: HttpRequest, user: User):
-    """allauth's own MFA limit (same cache keys as its web form): per user and per IP."""
-    return ratelimit.consume(
-        request, app="allauth.account", action="login_failed", key=f"mfa-auth-user-{user.pk}"
-    )
-
-
-def _token_rate_config() -> dict[str, str]:
-    lifetime = (
-        int(settings.WARDEN_MFA_TOKEN_LIFETIME.total_seconds()) + settings.WARDEN_CLOCK_LEEWAY
-    )
-    return {"mfa_token": f"{settings.WARDEN_MFA_TOKEN_ATTEMPTS}/{int(lifetime)}s/key"}
-
-
-def _token_attempt(request: HttpRequest, jti: str, *, dry_run: bool = False):
-    return ratelimit.consume(
-        request,
-        app="warden",
-        action="mfa_token",
-        config=_token_rate_config(),
-        key=jti,
-        dry_run=dry_run,
-    )
+    return MfaChallenge(mfa_token=str(token), methods=methods)
 
 
 def _spend(*, jti: str, expires_at: datetime) -> bool:
@@ -160,11 +145,10 @@ def _matching_authenticator(*, user: User, code: str) -> Authenticator | None:
     return None
 
 
-def _failed(*, caller, user: User, client, reason: str) -> None:
-    services.audit_record(
+def _failed(*, caller: Caller, user: User, client, reason: str) -> None:
+    audit_failure(
         type="mfa_failed",
         caller=caller,
-        outcome=AuditEvent.Outcome.FAILURE,
         user=user,
         client=client,
         details={"method": "api", "reason": reason},
@@ -176,9 +160,9 @@ def mfa_login_complete(
     request: HttpRequest,
     mfa_token: str,
     code: str,
-    caller: services.Caller,
+    caller: Caller,
     client: ServiceClient | None = None,
-) -> dict:
+) -> tokens.Tokens:
     """Finish an API sign-in with a TOTP or recovery code; the mfa_token works exactly once.
 
     Limits: allauth's per-user and per-IP MFA limit (shared with the web form) answers 429;
@@ -196,7 +180,8 @@ def mfa_login_complete(
     if user is None or ConsumedToken.objects.filter(jti=jti).exists():
         raise errors.invalid_grant("The mfa_token was already used; sign in again.")
 
-    attempt = _user_limits(request, user)
+    # allauth's own MFA limit (same cache keys as its web form): per user and per IP.
+    attempt = allauth_compat.login_failed_consume(request, key=f"mfa-auth-user-{user.pk}")
     if not attempt:
         _failed(caller=caller, user=user, client=client, reason="rate_limited")
         raise errors.AuthError(
@@ -209,7 +194,9 @@ def mfa_login_complete(
     expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC) + timedelta(
         seconds=settings.WARDEN_CLOCK_LEEWAY
     )
-    if not _token_attempt(request, jti):
+    limit = ratelimit.mfa_token_limit()
+    used = ratelimit.use(limit, jti)
+    if used > limit.limit:
         _spend(jti=jti, expires_at=expires_at)
         raise errors.invalid_grant("Too many wrong codes for this sign-in; sign in again.")
 
@@ -222,7 +209,7 @@ def mfa_login_complete(
 
     if authenticator is None:
         _failed(caller=caller, user=user, client=client, reason="incorrect_code")
-        if not _token_attempt(request, jti, dry_run=True):
+        if used >= limit.limit:
             _spend(jti=jti, expires_at=expires_at)
             raise errors.AuthError(
                 "invalid_grant",
@@ -236,7 +223,7 @@ def mfa_login_complete(
     # the failures before it, so successes cannot be interleaved to reset a guessing run.
     attempt.rollback()
     authenticator.record_usage()
-    return services.session_start(
+    return session_start(
         user=user, method=f"password+{authenticator.type}", caller=caller, client=client
     )
 
@@ -245,13 +232,13 @@ def mfa_login_complete(
 
 
 def user_factors_reset(
-    *, user: User, actor: User | None = None, caller: services.Caller | None = None
+    *, user: User, actor: User | None = None, caller: Caller | None = None
 ) -> list[str]:
     """Delete every authenticator of a user (lost phone): they sign in with the password alone,
     or are asked to set a factor up again if their role requires one."""
     types = user_factor_types(user=user)
     Authenticator.objects.filter(user=user).delete()
-    services.audit_record(
+    audit_record(
         type="mfa_reset",
         caller=caller,
         user=actor,

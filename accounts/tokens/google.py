@@ -1,8 +1,8 @@
 """Google ID tokens from apps and SPAs: Google's published keys (cached) and the checks they pass.
 
-Warden's own tokens are built and checked in accounts/tokens.py; this module only reads tokens
-Google signed. The keys come from the same CERTS_URL allauth's Google provider uses, parsed by
-allauth's own helpers, so the web flow and the API trust exactly the same keys.
+Warden's own tokens are built and checked in the rest of this package; this module only reads
+tokens Google signed. The keys come from the same CERTS_URL allauth's Google provider uses,
+parsed by allauth's own helpers, so the web flow and the API trust exactly the same keys.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import re
 import jwt
 import requests
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
-from allauth.socialaccount.internal import jwtkit
 from django.conf import settings
 from django.core.cache import cache
+
+from accounts.allauth_compat import google_key
 
 ALGORITHM = "RS256"  # the only algorithm Google signs ID tokens with
 _CERTS_CACHE_KEY = "warden:google:certs"
@@ -55,19 +56,13 @@ def _fetch_keys() -> dict:
     return keys
 
 
-def _lookup(keys: dict, kid: str):
-    if "keys" in keys:  # a JWKS, as Google's v3 certs endpoint answers
-        return jwtkit.lookup_kid_jwk(keys, kid)
-    return jwtkit.lookup_kid_pem_x509_certificate(keys, kid)  # v1: {kid: PEM certificate}
-
-
 def _public_key(kid: str):
     keys = cache.get(_CERTS_CACHE_KEY) or _fetch_keys()
-    key = _lookup(keys, kid)
+    key = google_key(keys, kid)
     # Google rotates keys: an unknown kid may be a new key, so fetch again, but at most once a
     # minute, or tokens with made-up kids would make Warden hammer Google.
     if key is None and cache.add(_REFETCH_GUARD_KEY, True, _REFETCH_GUARD_SECONDS):
-        key = _lookup(_fetch_keys(), kid)
+        key = google_key(_fetch_keys(), kid)
     if key is None:
         raise IdTokenInvalid("signed with an unknown key")
     return key

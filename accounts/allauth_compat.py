@@ -1,0 +1,65 @@
+"""Every use of a private allauth name, in one place, each pinned by a test.
+
+allauth keeps these under `internal` or behind an underscore, so a release may change them
+without notice (`internal.ratelimit.consume` already changed its signature once). Each wrapper
+here says what Warden needs of it; the pinning test fails the moment the pinned allauth stops
+providing it, before any flow breaks in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core.internal import ratelimit as _ratelimit
+from allauth.socialaccount.internal import jwtkit
+from allauth.socialaccount.models import SocialLogin
+from django.http import HttpRequest
+
+
+def social_login_accept(request: HttpRequest, sociallogin: SocialLogin) -> None:
+    """What allauth's web flow does at sign-in: connect an account found by a verified email,
+    wiping its password if that account's own address was never verified. The API's Google
+    sign-in needs exactly that step, which allauth does not expose."""
+    sociallogin._accept_login(request)
+
+
+def web_second_factors(request: HttpRequest, user) -> list[str]:
+    """The second factors given at this web sign-in ("totp", "webauthn"), oldest first."""
+    return [
+        record.get("type")
+        for record in get_authentication_records(request, user)
+        if record.get("method") == "mfa" and not record.get("reauthenticated")
+    ]
+
+
+def rate_window(rates: str) -> int:
+    """The longest window, in seconds, of an allauth rate string such as "10/m/ip"."""
+    return int(max(rate.duration for rate in _ratelimit.parse_rates(rates)))
+
+
+def login_failed_consume(request: HttpRequest, *, key: str):
+    """Spend one attempt of allauth's "login_failed" budget under `key` (the MFA form's keys),
+    so the API's second step and the web form share one limit. Falsy when used up; the
+    result's `rollback()` gives the attempt back."""
+    return _ratelimit.consume(request, app="allauth.account", action="login_failed", key=key)
+
+
+def google_key(keys: dict, kid: str) -> Any:
+    """The public key `kid` names in Google's certs: a JWKS (v3) or {kid: PEM} (v1)."""
+    if "keys" in keys:
+        return jwtkit.lookup_kid_jwk(keys, kid)
+    return jwtkit.lookup_kid_pem_x509_certificate(keys, kid)
+
+
+class LoginAttemptsKeyMixin:
+    """Overrides allauth's private `_get_login_attempts_cache_key` on the account adapter.
+
+    allauth keys the failed-login budget by site domain, which without contrib.sites is the
+    Host header, port included: instances reached under different host names, or a client
+    varying the port, would each get a fresh budget. One account, one budget.
+    """
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        login = credentials.get("email", credentials.get("username", ""))
+        return f"account:{str(login).lower()}"

@@ -1,0 +1,125 @@
+"""The request context (`Caller`) and the audit trail; the bottom layer, importing no flow."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from allauth.account.adapter import get_adapter
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from accounts import metrics
+from accounts.models import AuditEvent, ServiceClient, User
+
+audit_log = logging.getLogger("warden.audit")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is on the other end of a request, as far as the audit trail cares."""
+
+    ip: str | None = None
+    user_agent: str = ""
+    request: HttpRequest | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, request: HttpRequest | None) -> Caller:
+        if request is None:
+            return cls()
+        request = getattr(request, "_request", request)  # a DRF request wraps Django's
+        try:
+            ip = get_adapter(request).get_client_ip(request)
+        except PermissionDenied:  # no REMOTE_ADDR: not a real network peer
+            ip = None
+        return cls(
+            ip=ip,
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            request=request,
+        )
+
+    @property
+    def channel(self) -> str:
+        return "api" if self.request and self.request.path.startswith("/api/") else "web"
+
+
+def audit_record(
+    *,
+    type: str,
+    caller: Caller | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    user: User | None = None,
+    client: ServiceClient | None = None,
+    target: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    """Append an audit event and log it as one JSON line. Never pass secrets in `details`."""
+    caller = caller or Caller()
+    event = AuditEvent.objects.create(
+        type=type,
+        outcome=outcome,
+        actor_user=user,
+        actor_client=client,
+        target=target[:255],
+        ip=caller.ip,
+        user_agent=caller.user_agent[:512],
+        details=details or {},
+    )
+    metrics.audit_event(type=type, outcome=outcome, details=event.details)
+    audit_log.info(
+        json.dumps(
+            {
+                "event": type,
+                "outcome": outcome,
+                "at": event.created_at.isoformat(),
+                "user": str(user.public_id) if user else None,
+                "client": client.client_id if client else None,
+                "target": event.target,
+                "ip": caller.ip,
+                "details": event.details,
+            },
+            default=str,
+        )
+    )
+    return event
+
+
+def audit_failure(
+    *,
+    type: str,
+    caller: Caller | None = None,
+    user: User | None = None,
+    client: ServiceClient | None = None,
+    target: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    return audit_record(
+        type=type,
+        caller=caller,
+        outcome=AuditEvent.Outcome.FAILURE,
+        user=user,
+        client=client,
+        target=target,
+        details=details,
+    )
+
+
+def login_refused(
+    *,
+    caller: Caller,
+    reason: str,
+    user: User | None = None,
+    email: str = "",
+    method: str = "password",
+    client: ServiceClient | None = None,
+) -> None:
+    """A sign-in that did not happen, whichever flow refused it."""
+    audit_failure(
+        type="login",
+        caller=caller,
+        user=user,
+        client=client,
+        target=email or (user.email if user else ""),
+        details={"method": method, "reason": reason, "channel": caller.channel},
+    )

@@ -1,0 +1,1 @@
+"""What Warden does, one module per capability; views and allauth hooks call these functions."""

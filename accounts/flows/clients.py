@@ -1,0 +1,76 @@
+"""Service clients: registration, secrets, authentication and the client-credentials grant."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.utils import timezone
+
+from accounts import errors, ratelimit, tokens
+from accounts.audit import Caller, audit_failure, audit_record
+from accounts.models import ServiceClient, User
+
+_DUMMY_DIGEST = "0" * 64
+
+
+def service_client_create(*, name: str, scopes: list[str]) -> tuple[ServiceClient, str]:
+    """Register a service; the secret is returned once and stored only as a keyed hash."""
+    secret = tokens.new_secret()
+    client = ServiceClient.objects.create(
+        name=name,
+        client_id=f"svc_{uuid.uuid4().hex[:24]}",
+        secret_hash=tokens.secret_digest(secret),
+        allowed_scopes=sorted(set(scopes)),
+    )
+    audit_record(type="client_created", client=client, target=client.client_id)
+    return client, secret
+
+
+def service_client_rotate_secret(*, client: ServiceClient, actor: User | None = None) -> str:
+    secret = tokens.new_secret()
+    client.secret_hash = tokens.secret_digest(secret)
+    client.secret_rotated_at = timezone.now()
+    client.save(update_fields=["secret_hash", "secret_rotated_at"])
+    audit_record(type="client_secret_rotated", user=actor, client=client, target=client.client_id)
+    return secret
+
+
+def service_client_set_active(*, client: ServiceClient, active: bool) -> None:
+    ServiceClient.objects.filter(pk=client.pk).update(is_active=active)
+    client.is_active = active
+    tokens.mark_client_state(client.client_id, live=active)
+
+
+def service_client_authenticate(
+    *, client_id: str, client_secret: str, caller: Caller
+) -> ServiceClient:
+    """Check a client's secret in constant time; failures are limited per IP.
+
+    Only per IP: a per-client lockout would let anyone lock a service out by spamming wrong
+    secrets, and a 256-bit generated secret cannot be guessed anyway.
+    """
+    limit, ip = ratelimit.client_auth_limit(), caller.ip or "unknown"
+    exempt = ratelimit.exempt(caller.ip)
+    if not exempt and (retry := ratelimit.blocked(limit, ip)):
+        raise errors.rate_limited(retry)
+    client = ServiceClient.objects.filter(client_id=client_id).first() if client_id else None
+    # Compare even for an unknown client so timing does not reveal which client ids exist.
+    ok = tokens.secret_matches(client_secret or "", client.secret_hash if client else _DUMMY_DIGEST)
+    if client is None or not ok or not client.is_active:
+        if not exempt:
+            ratelimit.record_failure(limit, ip)
+        audit_failure(
+            type="client_auth", caller=caller, client=client, target=(client_id or "")[:64]
+        )
+        raise errors.invalid_client()
+    return client
+
+
+def client_credentials_grant(
+    *, client: ServiceClient, scope: str | None, caller: Caller
+) -> tokens.Tokens:
+    requested = scope.split() if scope else list(client.allowed_scopes)
+    if not set(requested) <= set(client.allowed_scopes):
+        raise errors.AuthError("invalid_scope", "The client may not request that scope.")
+    access = tokens.access_token_for_client(client=client, scopes=sorted(set(requested)))
+    return tokens.Tokens.of(access=access)

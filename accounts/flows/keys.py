@@ -1,0 +1,51 @@
+"""Signing-key rotation, and the purge that keeps tables bounded."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.audit import audit_record
+from accounts.models import AuthSession, ConsumedToken, SigningKey, User
+
+
+def signing_key_rotate(*, algorithm: str | None = None, actor: User | None = None) -> SigningKey:
+    """Make a new key the signer; the old one verifies until the longest token could live."""
+    now = timezone.now()
+    new_key = tokens.signing_key_generate(algorithm=algorithm or settings.WARDEN_SIGNING_ALGORITHM)
+    with transaction.atomic():
+        old = list(SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT))
+        SigningKey.objects.filter(pk__in=[k.pk for k in old]).update(
+            state=SigningKey.State.VERIFYING, retire_at=now + tokens.longest_token_lifetime()
+        )
+        new_key.state = SigningKey.State.CURRENT
+        new_key.created_at = now
+        new_key.save()
+    tokens.keyring.invalidate()
+    audit_record(
+        type="signing_key_rotated",
+        user=actor,
+        target=new_key.kid,
+        details={"algorithm": new_key.algorithm, "previous": [k.kid for k in old]},
+    )
+    return new_key
+
+
+def purge_expired() -> dict[str, int]:
+    """Delete what can no longer be used, so tables stay bounded."""
+    now = timezone.now()
+    keep_revoked = now - settings.WARDEN_REFRESH_TOKEN_LIFETIME
+    counts = {
+        "sessions": AuthSession.objects.filter(expires_at__lte=now).delete()[0]
+        + AuthSession.objects.filter(
+            state=AuthSession.State.REVOKED, revoked_at__lte=keep_revoked
+        ).delete()[0],
+        "consumed_tokens": ConsumedToken.objects.filter(expires_at__lte=now).delete()[0],
+        "signing_keys": SigningKey.objects.filter(
+            state=SigningKey.State.VERIFYING, retire_at__lte=now
+        ).update(state=SigningKey.State.RETIRED),
+    }
+    tokens.keyring.invalidate()
+    return counts

@@ -1,0 +1,65 @@
+"""The only code that signs or checks tokens: key ring, JWTs, revocation state, secrets.
+
+`keyring` holds the signing keys, `jwt` the token classes, `revocation` what verify asks about
+sessions and clients, `check` the access-token check, `secrets` everything sealed or hashed at
+rest, `google` the Google ID tokens Warden accepts. The names below are the package's API;
+`tokens.keyring` is the process's KeyRing (import the module's other names from
+`accounts.tokens.keyring` itself).
+"""
+
+from accounts.tokens.check import access_token_check, subject_type
+from accounts.tokens.jwt import (
+    ACCESS_TYP,
+    MFA_TYP,
+    REFRESH_TYP,
+    AccessToken,
+    MfaToken,
+    RefreshToken,
+    ServiceAccessToken,
+    TokenInvalid,
+    Tokens,
+    access_token_for_client,
+    access_token_for_user,
+    mfa_token_for_user,
+    refresh_token_for_session,
+)
+from accounts.tokens.keyring import (
+    ALGORITHMS,
+    JWKS_MAX_AGE,
+    keyring,
+    longest_token_lifetime,
+    signing_key_ensure,
+    signing_key_generate,
+)
+from accounts.tokens.revocation import cache_is_shared, mark_client_state, mark_session_dead
+from accounts.tokens.secrets import new_secret, secret_digest, secret_matches
+
+__all__ = [
+    "ACCESS_TYP",
+    "ALGORITHMS",
+    "JWKS_MAX_AGE",
+    "MFA_TYP",
+    "REFRESH_TYP",
+    "AccessToken",
+    "MfaToken",
+    "RefreshToken",
+    "ServiceAccessToken",
+    "TokenInvalid",
+    "Tokens",
+    "access_token_check",
+    "access_token_for_client",
+    "access_token_for_user",
+    "cache_is_shared",
+    "keyring",
+    "longest_token_lifetime",
+    "mark_client_state",
+    "mark_session_dead",
+    "mfa_token_for_user",
+    "new_secret",
+    "refresh_token_for_session",
+    "secret_digest",
+    "secret_matches",
+    "signing_key_ensure",
+    "signing_key_generate",
+    "subject_type",
+]

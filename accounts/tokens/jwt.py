@@ -1,0 +1,229 @@
+"""Warden's JWTs: simplejwt token classes signed and checked through the key ring.
+
+simplejwt supplies the token classes (type claim, `jti`, `exp`/`iat`, lifetimes) and the
+`TokenBackend` interface. What Warden replaces, and why: simplejwt's backend holds one key and
+reads its algorithm, key, `iss` and `aud` from `SIMPLE_JWT`; Warden signs with whichever key
+is current and verifies by `kid` against several live keys, so `KeyRingBackend` takes those
+from the key ring and from Warden's own settings (`WARDEN_ISSUER`, `WARDEN_AUDIENCE`), and
+each token class declares its header `typ` and lifetime setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.utils import timezone
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
+from rest_framework_simplejwt.tokens import Token
+
+from accounts.models import AuthSession, ServiceClient
+from accounts.tokens.keyring import keyring
+
+ACCESS_TYP = "at+jwt"
+REFRESH_TYP = "rt+jwt"
+MFA_TYP = "mfa+jwt"
+# Headers that would let a token name its own verification key: never honoured, always refused.
+FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
+
+
+class TokenInvalid(Exception):
+    """A presented token is not acceptable; `reason` is safe to show the caller."""
+
+    def __init__(self, reason: str = "invalid token") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Parsed headers by their encoded segment. Every token one key signs has the same header, and
+# PyJWT's strict base64 check walks each character in Python: parsing it once per token, not
+# twice, is ~90 us of the verify path. Only parsing is skipped: jwt.decode below re-reads the
+# whole token and verifies the signature, which covers the header. Cleared when full, so
+# junk headers can only cost cache misses.
+_HEADERS: dict[str | bytes, dict[str, Any]] = {}
+_HEADERS_MAX = 256
+
+
+def _unverified_header(token: str | bytes) -> dict[str, Any]:
+    """The token's header (read-only), parsed strictly by PyJWT the first time it is seen."""
+    if not isinstance(token, str | bytes):
+        raise jwt.DecodeError("Invalid token type")
+    segment = token.partition("." if isinstance(token, str) else b".")[0]
+    header = _HEADERS.get(segment)
+    if header is None:
+        header = jwt.get_unverified_header(token)
+        if len(_HEADERS) >= _HEADERS_MAX:
+            _HEADERS.clear()
+        _HEADERS[segment] = header
+    return header
+
+
+class KeyRingBackend(TokenBackend):
+    """simplejwt backend that signs with the current key and verifies by `kid`."""
+
+    def __init__(self) -> None:
+        super().__init__(algorithm="RS256")
+
+    def encode(self, payload: dict[str, Any], typ: str = "JWT", audience: str = "") -> str:
+        signer = keyring.signer()
+        claims = {
+            **payload,
+            "iss": settings.WARDEN_ISSUER,
+            "aud": audience or settings.WARDEN_AUDIENCE,
+        }
+        return jwt.encode(
+            claims,
+            signer.private_key,
+            algorithm=signer.algorithm,
+            headers={"kid": signer.kid, "typ": typ},
+        )
+
+    def decode(
+        self, token: str | bytes, verify: bool = True, typ: str = "JWT", audience: str = ""
+    ) -> dict[str, Any]:
+        try:
+            header = _unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("malformed token") from exc
+        kid = header.get("kid")
+        if header.get("typ") != typ or FORBIDDEN_HEADERS.intersection(header):
+            raise TokenBackendError("wrong token type")
+        found = keyring.public_key(kid) if isinstance(kid, str) else None
+        if found is None:
+            raise TokenBackendError("unknown signing key")
+        algorithm, public_key = found
+        try:
+            return jwt.decode(
+                token,
+                public_key,
+                algorithms=[algorithm],
+                audience=audience or settings.WARDEN_AUDIENCE,
+                issuer=settings.WARDEN_ISSUER,
+                leeway=settings.WARDEN_CLOCK_LEEWAY,
+                options={"require": ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenBackendExpiredToken("token expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("invalid token") from exc
+
+
+backend = KeyRingBackend()
+
+
+class WardenToken(Token):
+    typ = "JWT"
+    lifetime_setting = ""
+    # Tokens only Warden itself consumes (refresh, MFA) are addressed to Warden (aud = its
+    # issuer URL), so a service that checks just signature, iss, aud and exp still refuses them.
+    for_warden_only = False
+    token_backend = backend
+
+    @property
+    def lifetime(self):
+        return getattr(settings, self.lifetime_setting)
+
+    @classmethod
+    def audience(cls) -> str:
+        return settings.WARDEN_ISSUER if cls.for_warden_only else settings.WARDEN_AUDIENCE
+
+    def __str__(self) -> str:
+        return backend.encode(self.payload, typ=self.typ, audience=self.audience())
+
+    @classmethod
+    def parse(cls, raw: str | bytes) -> WardenToken:
+        """Decode and check a presented token, or raise TokenInvalid with a safe reason."""
+        token = cls.__new__(cls)
+        token.token = raw
+        token.current_time = timezone.now()
+        try:
+            token.payload = backend.decode(raw, typ=cls.typ, audience=cls.audience())
+        except TokenBackendExpiredToken as exc:
+            raise TokenInvalid("token expired") from exc
+        except TokenBackendError as exc:
+            raise TokenInvalid(str(exc.args[0])) from exc
+        if token.payload.get("token_type") != cls.token_type:
+            raise TokenInvalid("wrong token type")
+        return token
+
+
+class AccessToken(WardenToken):
+    token_type = "access"
+    typ = ACCESS_TYP
+    lifetime_setting = "WARDEN_ACCESS_TOKEN_LIFETIME"
+
+
+class ServiceAccessToken(AccessToken):
+    lifetime_setting = "WARDEN_SERVICE_TOKEN_LIFETIME"
+
+
+class RefreshToken(WardenToken):
+    token_type = "refresh"
+    typ = REFRESH_TYP
+    for_warden_only = True
+    lifetime_setting = "WARDEN_REFRESH_TOKEN_LIFETIME"
+
+
+class MfaToken(WardenToken):
+    """Proves the password step of a sign-in; worth nothing until a second factor is given."""
+
+    token_type = "mfa"
+    typ = MFA_TYP
+    for_warden_only = True
+    lifetime_setting = "WARDEN_MFA_TOKEN_LIFETIME"
+
+
+def access_token_for_user(*, user, session: AuthSession, roles: list[str]) -> AccessToken:
+    token = AccessToken()
+    token["sub"] = str(user.public_id)
+    token["email"] = user.email
+    token["roles"] = roles
+    token["sid"] = str(session.id)
+    if session.client_id:
+        token["client_id"] = session.client.client_id
+    return token
+
+
+def refresh_token_for_session(*, user, session: AuthSession) -> RefreshToken:
+    token = RefreshToken()
+    token["sub"] = str(user.public_id)
+    token["sid"] = str(session.id)
+    token["jti"] = session.refresh_jti
+    return token
+
+
+def access_token_for_client(*, client: ServiceClient, scopes: list[str]) -> ServiceAccessToken:
+    token = ServiceAccessToken()
+    token["sub"] = client.client_id
+    token["client_id"] = client.client_id
+    token["scope"] = " ".join(scopes)
+    token["roles"] = []
+    return token
+
+
+def mfa_token_for_user(*, user, client: ServiceClient | None = None) -> MfaToken:
+    """The half-way token of an API sign-in: names the user (and client) awaiting a code."""
+    token = MfaToken()
+    token["sub"] = str(user.public_id)
+    if client is not None:
+        token["client_id"] = client.client_id
+    return token
+
+
+class Tokens(dict):
+    """What a successful grant hands out: the token response body of RFC 6749 §5.1."""
+
+    @classmethod
+    def of(cls, *, access: AccessToken, refresh: RefreshToken | None = None) -> Tokens:
+        body = cls(
+            access_token=str(access),
+            token_type="Bearer",
+            expires_in=int(access.lifetime.total_seconds()),
+        )
+        if refresh is not None:
+            body["refresh_token"] = str(refresh)
+        if "scope" in access:
+            body["scope"] = access["scope"]
+        return body

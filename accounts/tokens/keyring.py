@@ -1,0 +1,174 @@
+"""Signing keys: generation, the one current key, and the process-local key ring."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import SigningKey
+from accounts.tokens import secrets
+
+ALGORITHMS = ("RS256", "ES256")
+KEYRING_TTL = 60.0
+KEYRING_MISS_INTERVAL = 1.0
+# The JWKS endpoint is read rarely (verifiers fetch it once, then on an unknown kid) but must
+# list a key from the moment any instance may sign with it: it reads the database every time.
+JWKS_MAX_AGE = 0.0
+_SEAL = "signing-keys"
+
+
+def _public_jwk(public_key: Any, algorithm: str) -> dict[str, str]:
+    if algorithm == "RS256":
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public_key, as_dict=True)
+        required = ("e", "kty", "n")
+    else:
+        jwk = jwt.algorithms.ECAlgorithm.to_jwk(public_key, as_dict=True)
+        required = ("crv", "kty", "x", "y")
+    # RFC 7638: SHA-256 over the required members, sorted, without whitespace.
+    canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode()).digest()
+    kid = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return {**{k: jwk[k] for k in required}, "kid": kid, "alg": algorithm, "use": "sig"}
+
+
+def signing_key_generate(*, algorithm: str) -> SigningKey:
+    """Make a key pair; the caller decides its state and saves it."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"Unsupported signing algorithm {algorithm!r}; use one of {ALGORITHMS}.")
+    if algorithm == "RS256":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    jwk = _public_jwk(private.public_key(), algorithm)
+    return SigningKey(
+        kid=jwk["kid"],
+        algorithm=algorithm,
+        public_jwk=jwk,
+        private_key_encrypted=secrets.seal(pem, purpose=_SEAL),
+    )
+
+
+def _load_private(key: SigningKey) -> Any:
+    try:
+        pem = secrets.unseal(key.private_key_encrypted, purpose=_SEAL)
+    except secrets.SealBroken as exc:
+        raise RuntimeError(
+            f"Signing key {key.kid} cannot be decrypted: WARDEN_KEY_ENCRYPTION_KEY changed?"
+        ) from exc
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+def longest_token_lifetime():
+    return max(
+        settings.WARDEN_ACCESS_TOKEN_LIFETIME,
+        settings.WARDEN_REFRESH_TOKEN_LIFETIME,
+        settings.WARDEN_SERVICE_TOKEN_LIFETIME,
+    ) + timedelta(seconds=settings.WARDEN_CLOCK_LEEWAY)
+
+
+def signing_key_ensure() -> SigningKey:
+    """The current signing key, created on first use so a fresh install needs no setup."""
+    with transaction.atomic():
+        current = (
+            SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT).first()
+        )
+        if current is None:
+            current = signing_key_generate(algorithm=settings.WARDEN_SIGNING_ALGORITHM)
+            current.state = SigningKey.State.CURRENT
+            current.save()
+    return current
+
+
+@dataclass(frozen=True)
+class Signer:
+    kid: str
+    algorithm: str
+    private_key: Any
+
+
+class KeyRing:
+    """Process-local view of the signing keys: verification must not query the database.
+
+    Reloaded every KEYRING_TTL seconds, and at once (at most every KEYRING_MISS_INTERVAL) when
+    a token names a kid this process has not seen, so a key rotated on another instance is
+    trusted here immediately.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._public: dict[str, tuple[str, Any]] = {}
+        self._jwks: list[dict] = []
+        self._signer: Signer | None = None
+        self._loaded_at = 0.0
+        self._last_miss_reload = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0
+            self._last_miss_reload = 0.0
+
+    def _load(self) -> None:
+        now = timezone.now()
+        keys = list(
+            SigningKey.objects.filter(
+                state__in=(SigningKey.State.CURRENT, SigningKey.State.VERIFYING)
+            ).exclude(retire_at__lte=now)
+        )
+        current = next((k for k in keys if k.state == SigningKey.State.CURRENT), None)
+        if current is None:
+            current = signing_key_ensure()
+            keys.append(current)
+        public = {}
+        for key in keys:
+            public[key.kid] = (key.algorithm, jwt.PyJWK(key.public_jwk, key.algorithm).key)
+        signer = self._signer
+        if signer is None or signer.kid != current.kid:
+            signer = Signer(current.kid, current.algorithm, _load_private(current))
+        self._public, self._signer = public, signer
+        self._jwks = [k.public_jwk for k in sorted(keys, key=lambda k: k.created_at, reverse=True)]
+        self._loaded_at = time.monotonic()
+
+    def _fresh(self, max_age: float = KEYRING_TTL) -> None:
+        if time.monotonic() - self._loaded_at > max_age:
+            with self._lock:
+                if time.monotonic() - self._loaded_at > max_age:
+                    self._load()
+
+    def signer(self) -> Signer:
+        self._fresh()
+        return self._signer
+
+    def jwks(self, *, max_age: float = KEYRING_TTL) -> list[dict]:
+        self._fresh(max_age)
+        return self._jwks
+
+    def public_key(self, kid: str) -> tuple[str, Any] | None:
+        self._fresh()
+        found = self._public.get(kid)
+        if found is None and time.monotonic() - self._last_miss_reload > KEYRING_MISS_INTERVAL:
+            with self._lock:
+                self._last_miss_reload = time.monotonic()
+                self._load()
+            found = self._public.get(kid)
+        return found
+
+
+keyring = KeyRing()

@@ -1,0 +1,61 @@
+"""OAuth client authentication (RFC 6749 §2.3.1) as a DRF authentication class."""
+
+import base64
+import binascii
+from urllib.parse import unquote_plus
+
+from rest_framework import authentication
+
+from accounts import errors
+from accounts.flows.clients import service_client_authenticate
+from accounts.models import ServiceClient
+from api.common import caller_of
+from api.inputs import ClientAuthInput, validated
+
+
+class ClientAuthentication(authentication.BaseAuthentication):
+    """An OAuth client by HTTP Basic or body parameters; `request.user` is its ServiceClient.
+
+    No credentials at all is no client (None): the view decides whether it needs one. Wrong
+    credentials are `invalid_client` (401) whatever the endpoint.
+    """
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        body = validated(ClientAuthInput, request.data)
+        body_id, body_secret = body.get("client_id"), body.get("client_secret")
+        if header[:6].lower() == "basic ":
+            if body_secret:
+                raise errors.invalid_request("Use one client authentication method, not two.")
+            try:
+                decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+                client_id, client_secret = (unquote_plus(part) for part in decoded.split(":", 1))
+            except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+                raise errors.invalid_client("Malformed HTTP Basic credentials.") from exc
+            if "\x00" in client_id or "\x00" in client_secret:
+                raise errors.invalid_client("Malformed HTTP Basic credentials.")
+        elif body_id and body_secret:
+            client_id, client_secret = body_id, body_secret
+        else:
+            return None
+        client = service_client_authenticate(
+            client_id=client_id, client_secret=client_secret, caller=caller_of(request)
+        )
+        return client, None
+
+    def authenticate_header(self, request) -> str:
+        return 'Basic realm="warden"'
+
+
+def client_of(request) -> ServiceClient | None:
+    """The client that ClientAuthentication authenticated, if the request named one."""
+    user = request.user
+    return user if isinstance(user, ServiceClient) else None
+
+
+def client_required(request) -> ServiceClient:
+    """The authenticated client, or invalid_client when the request named none."""
+    client = client_of(request)
+    if client is None:
+        raise errors.invalid_client("Client authentication is required.")
+    return client

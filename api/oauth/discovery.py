@@ -1,0 +1,71 @@
+"""The keys and metadata clients discover Warden by: JWKS and RFC 8414 / OpenID metadata."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import tokens
+
+
+class JwksApi(APIView):
+    authentication_classes = ()
+    permission_classes = ()
+
+    @extend_schema(responses=inline_serializer("Jwks", {"keys": serializers.ListField()}))
+    def get(self, request):
+        return Response(
+            {"keys": tokens.keyring.jwks(max_age=tokens.JWKS_MAX_AGE)},
+            headers={"Cache-Control": "public, max-age=60"},
+        )
+
+
+class DiscoveryApi(APIView):
+    """OpenID Provider / RFC 8414 authorization server metadata."""
+
+    authentication_classes = ()
+    permission_classes = ()
+
+    @extend_schema(
+        responses=inline_serializer("ServerMetadata", {"issuer": serializers.URLField()})
+    )
+    def get(self, request):
+        base = settings.WARDEN_ISSUER.rstrip("/")
+        client_auth = ["client_secret_basic", "client_secret_post"]
+        return Response(
+            {
+                "issuer": settings.WARDEN_ISSUER,
+                "token_endpoint": base + reverse("api:token"),
+                "jwks_uri": base + reverse("jwks"),
+                "introspection_endpoint": base + reverse("api:introspect"),
+                "revocation_endpoint": base + reverse("api:revoke"),
+                "userinfo_endpoint": base + reverse("api:me"),
+                "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+                "response_types_supported": ["token"],
+                "token_endpoint_auth_methods_supported": client_auth,
+                "introspection_endpoint_auth_methods_supported": client_auth,
+                "revocation_endpoint_auth_methods_supported": [*client_auth, "none"],
+                "token_endpoint_auth_signing_alg_values_supported": list(tokens.ALGORITHMS),
+                "id_token_signing_alg_values_supported": list(tokens.ALGORITHMS),
+                "subject_types_supported": ["public"],
+                "claims_supported": [
+                    "sub",
+                    "email",
+                    "roles",
+                    "sid",
+                    "client_id",
+                    "scope",
+                    "iss",
+                    "aud",
+                    "exp",
+                    "iat",
+                    "jti",
+                ],
+                "service_documentation": base + reverse("docs"),
+            },
+            headers={"Cache-Control": "public, max-age=300"},
+        )

@@ -1,0 +1,55 @@
+"""RFC 7662 introspection and RFC 7009 revocation, for authenticated clients."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+
+from accounts import tokens
+from accounts.flows.sessions import session_end_by_token
+from api.client_auth import ClientAuthentication, client_of, client_required
+from api.common import NoStoreApi, OAuthError, caller_of
+from api.inputs import Param, TokenHintInput, validated
+from api.verify import ClaimsOutput, guessing_stopped, verify_body
+
+
+class IntrospectInput(TokenHintInput):
+    token = Param(required=False)
+
+
+class IntrospectApi(NoStoreApi):
+    """RFC 7662 introspection for authenticated service clients."""
+
+    authentication_classes = (ClientAuthentication,)
+
+    @extend_schema(
+        request=TokenHintInput,
+        responses={200: ClaimsOutput, 400: OAuthError, 401: OAuthError, 429: OAuthError},
+    )
+    def post(self, request):
+        client_required(request)
+        token = validated(IntrospectInput, request.data).get("token")
+        try:
+            claims = tokens.access_token_check(raw=token or "")
+        except tokens.TokenInvalid:
+            guessing_stopped(request)
+            return Response({"active": False})
+        body = {**claims, **verify_body(claims)}
+        if "email" in claims:
+            body["username"] = claims["email"]
+        return Response(body)
+
+
+class RevokeApi(NoStoreApi):
+    """RFC 7009 revocation: ends the session a token belongs to; always 200 for bad tokens."""
+
+    authentication_classes = (ClientAuthentication,)
+
+    @extend_schema(
+        request=TokenHintInput,
+        responses={200: None, 400: OAuthError, 401: OAuthError, 429: OAuthError},
+    )
+    def post(self, request):
+        token = validated(TokenHintInput, request.data)["token"]
+        session_end_by_token(token=token, caller=caller_of(request), client=client_of(request))
+        return Response(status=200)
