@@ -147,3 +147,12 @@ def test_deleting_a_session_row_in_the_admin_stops_its_tokens(
     )
     assert response.status_code == 302
     assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_admin_index_lists_wardens_models_under_their_own_heading(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+    captions = re.findall(r"<caption>\s*<a [^>]*>([^<]+)</a>\s*</caption>", page)
+    assert "Warden" in captions, captions
+    assert captions.count("Accounts") == 1, "only allauth's email addresses are 'Accounts'"
+    warden = page.split(">Warden</a>", 1)[1].split("</table>", 1)[0]
+    assert "Service clients" in warden and "Signing keys" in warden
