@@ -139,6 +139,16 @@ def test_key_rotation_timer_runs_the_shipped_command_daily_with_the_service_sett
     assert json.loads(out.getvalue())["rotated"] is False, "a fresh key is not due"
 
 
+def test_release_steps_load_the_service_environment_before_any_manage_py_command():
+    readme = (DEPLOY / "README.md").read_text()
+    steps = readme.split("## Deploying a release", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+    lines = steps.splitlines()
+    env_file = _unit("warden.service")["Service"]["EnvironmentFile"]
+    loads = lines.index(next(line for line in lines if line.startswith("set -a;")))
+    assert lines[loads].split("#")[0].split() == ["set", "-a;", ".", f"{env_file};", "set", "+a"]
+    assert loads < min(i for i, line in enumerate(lines) if "manage.py" in line)
+
+
 def test_gunicorn_access_log_format_has_no_query_string_or_headers():
     tree = ast.parse((DEPLOY / "gunicorn.conf.py").read_text())
     values = {
