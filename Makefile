@@ -24,6 +24,10 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+# Development settings, chosen here: without DJANGO_SETTINGS_MODULE, manage.py loads
+# config.settings.production, which refuses to run on development secrets.
+run superuser: export DJANGO_SETTINGS_MODULE := config.settings.base
+
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py warden_setup --host $(HOST) --port $(PORT)

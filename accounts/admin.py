@@ -206,6 +206,8 @@ class ServiceClientAdmin(admin.ModelAdmin):
             clients.service_client_set_active(client=obj, active=obj.is_active)
             return
         client, secret = clients.service_client_create(name=obj.name, scopes=scopes)
+        if not obj.is_active:  # created active; nobody holds the secret before this turns it off
+            clients.service_client_set_active(client=client, active=False)
         obj.pk, obj.client_id, obj._new_secret = client.pk, client.client_id, secret
 
     def response_add(self, request, obj, post_url_continue=None):

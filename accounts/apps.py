@@ -5,6 +5,8 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    # allauth's `account` app is "Accounts" too: two admin sections of one name confuse.
+    verbose_name = "Warden"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -5,11 +5,12 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 DUPLICATE_EMAIL = "A user with this email address already exists."
+ADMIN_ROLE = "admin"  # what HasRole("admin") (the admin API) asks for; migration 0002 makes it
 
 
 def normalize_email(email: str) -> str:
@@ -41,7 +42,12 @@ class UserManager(BaseUserManager):
         extra_fields.setdefault("is_superuser", True)
         if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
             raise ValueError("A superuser must have is_staff and is_superuser set.")
-        return self._create_user(email, password, **extra_fields)
+        with transaction.atomic(using=self._db):
+            user = self._create_user(email, password, **extra_fields)
+            # The admin API asks for the role, not is_superuser: without it the first account,
+            # made by `createsuperuser`, could not use it.
+            user.groups.add(Group.objects.db_manager(self._db).get_or_create(name=ADMIN_ROLE)[0])
+        return user
 
     def get_by_natural_key(self, username: str):
         return self.get(email__iexact=normalize_email(username))

@@ -1,11 +1,18 @@
 """Server-rendered account pages that allauth does not provide."""
 
+import functools
+import logging
 from urllib.parse import urlencode
 
 from allauth.account import views as allauth_views
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.google import views as google_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import MultipleObjectsReturned
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -55,3 +62,25 @@ def admin_login(request):
         messages.error(request, "Your account does not have access to the admin site.")
         return redirect("account_overview")
     return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
+
+
+def _when_google_is_configured(view):
+    """allauth raises (a 500) when Google has no app; not configured is "no such page" (404)."""
+
+    @functools.wraps(view)
+    def guarded(request, *args, **kwargs):
+        try:
+            get_social_adapter(request).get_app(request, provider="google")
+        except SocialApp.DoesNotExist as exc:
+            raise Http404("Sign in with Google is not configured.") from exc
+        except MultipleObjectsReturned as exc:
+            # allauth cannot tell which of several apps to use; say so to the operator.
+            logging.getLogger(__name__).warning("Several Google apps are configured; use one.")
+            raise Http404("Sign in with Google is not configured.") from exc
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+google_login = _when_google_is_configured(google_views.oauth2_login)
+google_callback = _when_google_is_configured(google_views.oauth2_callback)

@@ -14,6 +14,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
     path("accounts/profile/", pages.account_overview, name="account_overview"),
     path("accounts/login/", pages.LoginView.as_view(), name="account_login"),
+    # Ahead of allauth's own routes to the same views, which fail (500) without a Google app.
+    path("accounts/google/login/", pages.google_login),
+    path("accounts/google/login/callback/", pages.google_callback),
     path("accounts/", include("allauth.urls")),
     path("admin/login/", pages.admin_login, name="admin_login"),  # allauth's, with MFA
     path("admin/", admin.site.urls),

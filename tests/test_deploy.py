@@ -3,6 +3,9 @@
 import ast
 import configparser
 import datetime
+import io
+import json
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +17,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from django.core.management import call_command
 
+from accounts import tokens
 from tests.e2e.harness import free_port, nginx_binary, start_gateway
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
@@ -107,6 +112,41 @@ def test_systemd_unit_runs_gunicorn_with_the_shipped_config():
     assert "gunicorn -c /opt/warden/deploy/gunicorn.conf.py config.wsgi:application" in start
     assert unit["Service"]["Environment"].endswith("PYTHONUNBUFFERED=1")
     assert unit["Service"]["NoNewPrivileges"] == "true"
+
+
+def _unit(name: str) -> configparser.ConfigParser:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read(DEPLOY / "systemd" / name)
+    return unit
+
+
+@pytest.mark.django_db
+def test_key_rotation_timer_runs_the_shipped_command_daily_with_the_service_settings():
+    timer, job = _unit("warden-rotate-keys.timer"), _unit("warden-rotate-keys.service")
+    web = _unit("warden.service")
+    assert timer["Timer"]["OnCalendar"] == "daily" and timer["Timer"]["Persistent"] == "true"
+    assert timer["Timer"]["Unit"] == "warden-rotate-keys.service"
+    assert timer["Install"]["WantedBy"] == "timers.target"
+    for key in ("User", "WorkingDirectory", "EnvironmentFile"):
+        assert job["Service"][key] == web["Service"][key]
+    assert job["Service"]["Type"] == "oneshot"
+    program, script, *arguments = shlex.split(job["Service"]["ExecStart"])
+    assert (program, script) == ("/opt/warden/.venv/bin/python", "manage.py")
+    tokens.signing_key_ensure()
+    out = io.StringIO()
+    call_command(*arguments, stdout=out)  # the same arguments, against the test database
+    assert json.loads(out.getvalue())["rotated"] is False, "a fresh key is not due"
+
+
+def test_release_steps_load_the_service_environment_before_any_manage_py_command():
+    readme = (DEPLOY / "README.md").read_text()
+    steps = readme.split("## Deploying a release", 1)[1].split("```sh\n", 1)[1].split("```")[0]
+    lines = steps.splitlines()
+    env_file = _unit("warden.service")["Service"]["EnvironmentFile"]
+    loads = lines.index(next(line for line in lines if line.startswith("set -a;")))
+    assert lines[loads].split("#")[0].split() == ["set", "-a;", ".", f"{env_file};", "set", "+a"]
+    assert loads < min(i for i, line in enumerate(lines) if "manage.py" in line)
 
 
 def test_gunicorn_access_log_format_has_no_query_string_or_headers():

@@ -180,3 +180,26 @@ def test_account_with_a_second_factor_is_asked_for_it_after_google(client, googl
 
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
     assert client.get("/accounts/profile/").status_code == 302  # not signed in yet
+
+
+@pytest.fixture
+def google_not_configured(settings):
+    """No GOOGLE_CLIENT_ID/SECRET: the provider is installed but has no app."""
+    providers = settings.SOCIALACCOUNT_PROVIDERS
+    settings.SOCIALACCOUNT_PROVIDERS = {**providers, "google": {**providers["google"], "APPS": []}}
+
+
+def test_google_sign_in_answers_404_when_google_is_not_configured(client, google_not_configured):
+    assert b"Sign in with Google" not in client.get("/accounts/login/").content
+    assert client.get("/accounts/google/login/").status_code == 404
+    assert client.post("/accounts/google/login/").status_code == 404
+    callback = client.get("/accounts/google/login/callback/?code=abc&state=xyz")
+    assert callback.status_code == 404
+    assert not User.objects.exists()
+
+
+def test_google_sign_in_answers_404_when_two_google_apps_leave_it_ambiguous(client, settings):
+    google = settings.SOCIALACCOUNT_PROVIDERS["google"]
+    apps = [{"client_id": f"web-{n}", "secret": "s", "key": ""} for n in (1, 2)]
+    settings.SOCIALACCOUNT_PROVIDERS = {"google": {**google, "APPS": apps}}
+    assert client.post("/accounts/google/login/").status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -31,6 +33,22 @@ def signing_key_rotate(*, algorithm: str | None = None, actor: User | None = Non
         details={"algorithm": new_key.algorithm, "previous": [k.kid for k in old]},
     )
     return new_key
+
+
+def signing_key_rotate_if_older(
+    *, age: timedelta, algorithm: str | None = None
+) -> tuple[SigningKey, bool]:
+    """Rotate when the current key is `age` old or more (a timer on every host may call this
+    at once); returns the current key and whether this call made it."""
+    # Deciding under the current key's row lock makes concurrent callers wait, then see the
+    # new key as young and leave it.
+    with transaction.atomic():
+        list(SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT))
+        # Read again: after waiting for another host, the rows locked above may be old news.
+        key = SigningKey.objects.filter(state=SigningKey.State.CURRENT).first()
+        if key is not None and key.created_at > timezone.now() - age:
+            return key, False
+        return signing_key_rotate(algorithm=algorithm), True
 
 
 def purge_expired() -> dict[str, int]:

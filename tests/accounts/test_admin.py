@@ -147,3 +147,31 @@ def test_deleting_a_session_row_in_the_admin_stops_its_tokens(
     )
     assert response.status_code == 302
     assert api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_admin_index_lists_wardens_models_under_their_own_heading(admin_client):
+    page = admin_client.get("/admin/").content.decode()
+    captions = re.findall(r"<caption>\s*<a [^>]*>([^<]+)</a>\s*</caption>", page)
+    assert "Warden" in captions, captions
+    assert captions.count("Accounts") == 1, "only allauth's email addresses are 'Accounts'"
+    warden = page.split(">Warden</a>", 1)[1].split("</table>", 1)[0]
+    assert "Service clients" in warden and "Signing keys" in warden
+
+
+def test_service_client_added_with_active_unticked_cannot_get_tokens(admin_client, api):
+    response = admin_client.post(
+        "/admin/accounts/serviceclient/add/", {"name": "billing", "scopes": "billing:read"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    client_id = re.search(r"<code>(svc_[0-9a-f]+)</code>", html).group(1)
+    secret = re.search(r"client_secret</th><td><code>([^<]+)</code>", html).group(1)
+    assert ServiceClient.objects.get(client_id=client_id).is_active is False
+    token = api.post(
+        "/api/auth/token",
+        f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert token.status_code == 401
+    listing = admin_client.get("/admin/accounts/serviceclient/?is_active__exact=0")
+    assert b"billing" in listing.content

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import io
 import json
 from datetime import timedelta
 
@@ -104,3 +105,42 @@ def test_jwks_and_discovery_documents(api, db):
     assert {"password", "refresh_token", "client_credentials"} <= set(meta["grant_types_supported"])
     assert "client_secret_basic" in meta["token_endpoint_auth_methods_supported"]
     assert api.get("/.well-known/oauth-authorization-server").json() == meta
+
+
+def rotate_if_older_than(days: int) -> dict:
+    out = io.StringIO()
+    call_command("rotate_signing_key", "--if-older-than", str(days), stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_scheduled_rotation_leaves_a_key_younger_than_the_limit(api, user, login):
+    kid = header_of(login()["access_token"])["kid"]
+    SigningKey.objects.update(created_at=timezone.now() - timedelta(days=29))
+    assert rotate_if_older_than(30) == {
+        "rotated": False,
+        "kid": kid,
+        "algorithm": "RS256",
+        "created_at": SigningKey.objects.get().created_at.isoformat(),
+    }
+    assert jwks_kids(api) == [kid]
+    assert header_of(login()["access_token"])["kid"] == kid
+
+
+def test_scheduled_rotation_replaces_an_old_key_and_old_tokens_still_verify(api, user, login):
+    old_token = login()["access_token"]
+    old_kid = header_of(old_token)["kid"]
+    SigningKey.objects.update(created_at=timezone.now() - timedelta(days=31))
+    result = rotate_if_older_than(30)
+    assert result["rotated"] is True and result["kid"] != old_kid
+    assert set(jwks_kids(api)) == {old_kid, result["kid"]}
+    assert header_of(login()["access_token"])["kid"] == result["kid"]
+    verify = api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {old_token}")
+    assert verify.status_code == 200
+    assert rotate_if_older_than(30)["rotated"] is False, "the new key is young"
+
+
+def test_scheduled_rotation_with_zero_days_rotates_now(api, user, login):
+    old_kid = header_of(login()["access_token"])["kid"]
+    result = rotate_if_older_than(0)
+    assert result["rotated"] is True and result["kid"] != old_kid
+    assert SigningKey.objects.get(kid=result["kid"]).state == SigningKey.State.CURRENT

@@ -1,6 +1,7 @@
 """Accounts: email as login name, public ids, default role, deactivation."""
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -58,3 +59,25 @@ def test_passwords_are_hashed_with_argon2id_at_owasp_minimum_or_above():
     assert hasher.memory_cost >= 19 * 1024 and hasher.time_cost >= 2
     assert hasher.verify(PASSWORD, encoded)
     assert settings.AUTH_PASSWORD_VALIDATORS, "Django's password validators are on"
+
+
+def _verify_email(user: User) -> None:
+    # What following the verification link does: mandatory verification gates API sign-in.
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
+@pytest.mark.django_db
+def test_superuser_can_use_the_admin_api_after_signing_in(login, api):
+    root = User.objects.create_superuser(email="root@example.com", password=PASSWORD)
+    _verify_email(root)
+    access = login("root@example.com")["access_token"]
+    response = api.get("/api/admin/users", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert response.status_code == 200, response.content
+    assert "root@example.com" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_createsuperuser_noinput_gives_the_admin_role(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
+    call_command("createsuperuser", "--noinput", email="first@example.com", verbosity=0)
+    assert User.objects.get(email="first@example.com").role_names == ["admin", "user"]
