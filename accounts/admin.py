@@ -149,7 +149,7 @@ class AuthSessionAdmin(admin.ModelAdmin):
     list_filter = ("state", "method", ("user", admin.RelatedOnlyFieldListFilter))
     search_fields = ("user__email", "id", "ip")
     list_select_related = ("user", "client")
-    exclude = ("refresh_jti", "previous_refresh_jti")
+    exclude = ("refresh_digest", "previous_refresh_digest")
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:

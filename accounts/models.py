@@ -130,6 +130,15 @@ class SigningKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # Two instances starting on an empty table, or two rotations at once, must not
+            # leave two signers: the database refuses the second.
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=models.Q(state="current"),
+                name="one_current_signing_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.algorithm} {self.kid} ({self.state})"
@@ -172,9 +181,11 @@ class AuthSession(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
-    # Only the id of the one refresh token that may still be exchanged, never the token.
-    refresh_jti = models.CharField(max_length=64)
-    previous_refresh_jti = models.CharField(max_length=64, blank=True)
+    # Only the digest of the one refresh token that may still be exchanged, never the token,
+    # and of the one it replaced (for the retry grace and reuse detection).
+    refresh_digest = models.CharField(max_length=64)
+    previous_refresh_digest = models.CharField(max_length=64, blank=True)
+    generation = models.PositiveIntegerField(default=0)  # rotations so far
     rotated_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=64, blank=True)

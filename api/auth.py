@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from accounts.flows.google import google_login
 from accounts.flows.login import password_login
 from accounts.flows.mfa import mfa_login_complete
-from accounts.flows.sessions import session_end_by_token, session_refresh
+from accounts.flows.sessions import session_logout, session_refresh
 from api.client_auth import ClientAuthentication, client_of
 from api.common import (
     LOGIN_ERRORS,
@@ -109,10 +109,9 @@ class LogoutApi(NoStoreApi):
     )
     def post(self, request):
         data = validated(RefreshInput, request.data)
-        session_end_by_token(
-            token=data["refresh_token"],
+        session_logout(
+            refresh_token=data["refresh_token"],
             caller=caller_of(request),
             client=client_of(request),
-            logout=True,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

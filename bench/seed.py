@@ -8,6 +8,7 @@ each login still pays the full Argon2 cost.
 import json
 import logging
 import sys
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
     from accounts import tokens
     from accounts.audit import Caller
     from accounts.flows.clients import service_client_create
-    from accounts.flows.sessions import _new_jti, session_start
+    from accounts.flows.sessions import session_start
     from accounts.models import AuthSession, User
 
     cache.clear()
@@ -57,21 +58,23 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
         session_start(user=users[i % USERS], method="password", caller=caller)["access_token"]
         for i in range(ACCESS_POOL)
     ]
-    # Refresh tokens: one session each, signed directly (session_start would also audit).
+    # Refresh tokens: one session each, made directly (session_start would also audit).
     now = timezone.now()
+    sids = [uuid.uuid4() for _ in range(refresh_pool)]
+    refresh = [tokens.opaque.refresh_token_new(sid) for sid in sids]
     sessions = [
         AuthSession(
+            id=sid,
             user=users[i % USERS],
             method="password",
             expires_at=now + timedelta(days=1),
             ip="127.0.0.1",
-            refresh_jti=_new_jti(),
+            refresh_digest=tokens.opaque.digest(token),
         )
-        for i in range(refresh_pool)
+        for i, (sid, token) in enumerate(zip(sids, refresh, strict=True))
     ]
     with transaction.atomic():
         AuthSession.objects.bulk_create(sessions, batch_size=1000)
-    refresh = [str(tokens.refresh_token_for_session(user=s.user, session=s)) for s in sessions]
     write_lines(work / "warden-access.txt", access)
     write_lines(work / "warden-refresh.txt", refresh)
     write_lines(work / "warden-emails.txt", [u.email for u in users])

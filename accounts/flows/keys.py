@@ -5,26 +5,40 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import tokens
 from accounts.audit import audit_record
 from accounts.models import AuthSession, ConsumedToken, SigningKey, User
 
+_ROTATION_TRIES = 5
+
 
 def signing_key_rotate(*, algorithm: str | None = None, actor: User | None = None) -> SigningKey:
     """Make a new key the signer; the old one verifies until the longest token could live."""
-    now = timezone.now()
     new_key = tokens.signing_key_generate(algorithm=algorithm or settings.WARDEN_SIGNING_ALGORITHM)
-    with transaction.atomic():
-        old = list(SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT))
-        SigningKey.objects.filter(pk__in=[k.pk for k in old]).update(
-            state=SigningKey.State.VERIFYING, retire_at=now + tokens.longest_token_lifetime()
-        )
-        new_key.state = SigningKey.State.CURRENT
-        new_key.created_at = now
-        new_key.save()
+    for _ in range(_ROTATION_TRIES):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                old = list(
+                    SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT)
+                )
+                SigningKey.objects.filter(pk__in=[k.pk for k in old]).update(
+                    state=SigningKey.State.VERIFYING,
+                    retire_at=now + tokens.longest_token_lifetime(),
+                )
+                new_key.state = SigningKey.State.CURRENT
+                new_key.created_at = now
+                new_key.save()
+            break
+        except IntegrityError:
+            # A rotation elsewhere committed its key between our lock and our insert (the
+            # one-current-key constraint refused ours): demote that one in turn.
+            new_key.pk = None
+    else:
+        raise RuntimeError("signing-key rotation kept colliding with concurrent rotations")
     tokens.keyring.invalidate()
     audit_record(
         type="signing_key_rotated",

@@ -36,7 +36,7 @@ def login_complete(
     *, user: User, method: str, caller: Caller, client: ServiceClient | None = None
 ) -> LoginResult:
     """After a first factor: the second-factor challenge if one is due, else a session."""
-    challenge = login_second_factor_gate(user=user, caller=caller, client=client)
+    challenge = login_second_factor_gate(user=user, method=method, caller=caller, client=client)
     if challenge is not None:
         return challenge
     return session_start(user=user, method=method, caller=caller, client=client)

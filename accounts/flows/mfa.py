@@ -91,7 +91,7 @@ def user_must_set_up_mfa(*, user: User) -> bool:
 
 
 def login_second_factor_gate(
-    *, user: User, caller: Caller, client: ServiceClient | None
+    *, user: User, method: str, caller: Caller, client: ServiceClient | None
 ) -> MfaChallenge | None:
     """After a correct password: None if no second factor is needed, else the challenge.
 
@@ -118,7 +118,7 @@ def login_second_factor_gate(
             status=401,
             extra={"methods": []},
         )
-    token = tokens.mfa_token_for_user(user=user, client=client)
+    token = tokens.mfa_token_for_user(user=user, method=method, client=client)
     audit_record(
         type="mfa_challenge", caller=caller, user=user, client=client, details={"methods": methods}
     )
@@ -223,8 +223,9 @@ def mfa_login_complete(
     # the failures before it, so successes cannot be interleaved to reset a guessing run.
     attempt.rollback()
     authenticator.record_usage()
+    first = claims.get("method", "password")
     return session_start(
-        user=user, method=f"password+{authenticator.type}", caller=caller, client=client
+        user=user, method=f"{first}+{authenticator.type}", caller=caller, client=client
     )
 
 

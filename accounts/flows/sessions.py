@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts import errors, selectors, tokens
 from accounts.audit import Caller, audit_failure, audit_record
-from accounts.models import AuthSession, ServiceClient, User
-
-
-def _new_jti() -> str:
-    return uuid.uuid4().hex
+from accounts.models import AuthSession, ConsumedToken, ServiceClient, User
 
 
 def session_start(
     *, user: User, method: str, caller: Caller, client: ServiceClient | None = None
 ) -> tokens.Tokens:
     """Open a session (a refresh-token family) for an authenticated user; return the pair."""
-    now = timezone.now()
+    now, sid = timezone.now(), uuid.uuid4()
+    refresh = tokens.opaque.refresh_token_new(sid)
     with transaction.atomic():  # the session and its audit record: one commit, not two
         session = AuthSession.objects.create(
+            id=sid,
             user=user,
             client=client,
             method=method,
@@ -33,7 +32,7 @@ def session_start(
             expires_at=now + settings.WARDEN_SESSION_LIFETIME,
             ip=caller.ip,
             user_agent=caller.user_agent[:512],
-            refresh_jti=_new_jti(),
+            refresh_digest=tokens.opaque.digest(refresh),
         )
         audit_record(
             type="login",
@@ -43,42 +42,48 @@ def session_start(
             target=str(session.pk),
             details={"method": method, "channel": caller.channel},
         )
-    return _session_tokens(session=session, user=user)
+    return _session_tokens(session=session, user=user, refresh=refresh)
 
 
-def _session_tokens(*, session: AuthSession, user: User) -> tokens.Tokens:
+def _session_tokens(*, session: AuthSession, user: User, refresh: str) -> tokens.Tokens:
     roles = selectors.user_roles(user=user)
     access = tokens.access_token_for_user(user=user, session=session, roles=roles)
-    refresh = tokens.refresh_token_for_session(user=user, session=session)
     return tokens.Tokens.of(access=access, refresh=refresh)
 
 
 def session_refresh(
     *, refresh_token: str, caller: Caller, client: ServiceClient | None = None
 ) -> tokens.Tokens:
-    """Exchange a refresh token exactly once; a replay revokes the whole session."""
+    """Exchange a refresh token exactly once for its successor.
+
+    A repeat of the token just exchanged, within WARDEN_REFRESH_REUSE_GRACE seconds and before
+    the successor was itself exchanged, is a client whose answer was lost (or a client racing
+    itself): it gets the same successor and a fresh access token. Any other reuse revokes the
+    whole session (RFC 9700 §4.14.2).
+    """
     try:
-        presented = tokens.RefreshToken.parse(refresh_token)
+        sid = tokens.opaque.refresh_token_session(refresh_token)
     except tokens.TokenInvalid as exc:
         raise errors.invalid_grant("The refresh token is invalid or expired.") from exc
-    sid, jti = presented["sid"], presented["jti"]
+    presented = tokens.opaque.digest(refresh_token)
+    successor = tokens.opaque.refresh_token_successor(refresh_token)
     now = timezone.now()
-    new_jti = _new_jti()
     # One transaction for the swap and its audit record: one commit (one WAL flush) per
     # refresh instead of two. Refusals happen after it, so a revocation is never rolled back.
     with transaction.atomic():
         # Compare-and-swap in one UPDATE: on PostgreSQL the row lock makes concurrent exchanges
-        # of one token queue behind the first, which then re-check `refresh_jti` and match
-        # nothing.
+        # of one token queue behind the first, which then re-check the digest, match nothing,
+        # and are answered as repeats below.
         swapped = AuthSession.objects.filter(
             pk=sid,
-            refresh_jti=jti,
+            refresh_digest=presented,
             client=client,
             state=AuthSession.State.ACTIVE,
             expires_at__gt=now,
         ).update(
-            refresh_jti=new_jti,
-            previous_refresh_jti=jti,
+            refresh_digest=tokens.opaque.digest(successor),
+            previous_refresh_digest=presented,
+            generation=F("generation") + 1,
             rotated_at=now,
             last_used_at=now,
             ip=caller.ip,
@@ -91,39 +96,64 @@ def session_refresh(
                 type="refresh", caller=caller, user=session.user, client=client, target=str(sid)
             )
     if session is None:
-        _refresh_refused(sid=sid, jti=jti, client=client, caller=caller, now=now)
+        session = _refresh_repeated(
+            sid=sid, refresh_token=refresh_token, client=client, caller=caller, now=now
+        )
     user = session.user
     if not user.is_active:
         session_revoke(session=session, reason="user_inactive", caller=caller)
         raise errors.invalid_grant("This account is inactive.")
-    return _session_tokens(session=session, user=user)
+    return _session_tokens(session=session, user=user, refresh=successor)
 
 
-def _refresh_refused(
-    *, sid: str, jti: str, client: ServiceClient | None, caller: Caller, now
-) -> None:
-    session = AuthSession.objects.filter(pk=sid).select_related("user").first()
+def _refresh_repeated(
+    *, sid, refresh_token: str, client: ServiceClient | None, caller: Caller, now
+) -> AuthSession:
+    """A token that is not the session's current one: the grace answer, or a refusal."""
+    session = AuthSession.objects.filter(pk=sid).select_related("user", "client").first()
     if session is None or session.client_id != (client.pk if client else None):
         raise errors.invalid_grant("The refresh token is invalid or expired.")
     if not session.is_live:
         raise errors.invalid_grant("The session has ended.")
+    presented = tokens.opaque.digest(refresh_token)
+    successor = tokens.opaque.refresh_token_successor(refresh_token)
     grace = timedelta(seconds=settings.WARDEN_REFRESH_REUSE_GRACE)
-
-    def record(event: str) -> None:
-        audit_failure(type=event, caller=caller, user=session.user, client=client, target=str(sid))
-
     if (
-        jti == session.previous_refresh_jti
+        presented == session.previous_refresh_digest
+        and session.refresh_digest == tokens.opaque.digest(successor)
         and session.rotated_at
         and now - session.rotated_at < grace
     ):
-        # A client racing itself with one token: refuse the loser, keep the session. Audited,
-        # since a thief who refreshed first would look the same to the owner.
-        record("refresh_duplicate")
-        raise errors.invalid_grant("The refresh token was already used.")
+        # Audited: a thief who refreshed first would look the same to the owner, and the
+        # next rotation by either of them makes the other's next use a detected reuse.
+        audit_record(
+            type="refresh_repeat", caller=caller, user=session.user, client=client, target=str(sid)
+        )
+        return session
+    if not _issued_in(session, refresh_token):
+        # Never issued: a made-up secret under a known session id (sids are in access tokens)
+        # must not end someone else's session.
+        raise errors.invalid_grant("The refresh token is invalid or expired.")
     session_revoke(session=session, reason="refresh_reuse", caller=caller)
-    record("refresh_reuse_detected")
+    audit_failure(
+        type="refresh_reuse_detected",
+        caller=caller,
+        user=session.user,
+        client=client,
+        target=str(sid),
+    )
     raise errors.invalid_grant("The refresh token was already used; the session is revoked.")
+
+
+def _issued_in(session: AuthSession, refresh_token: str) -> bool:
+    """Whether `refresh_token` is an earlier token of this session: its chain of successors
+    (one HMAC each, at most one per rotation so far) reaches the current token."""
+    token = refresh_token
+    for _ in range(session.generation):
+        token = tokens.opaque.refresh_token_successor(token)
+        if tokens.opaque.digest(token) == session.refresh_digest:
+            return True
+    return False
 
 
 def session_revoke(
@@ -154,33 +184,71 @@ def user_sessions_revoke_all(
     )
 
 
-def session_end_by_token(
-    *, token: str, caller: Caller, client: ServiceClient | None = None, logout: bool = False
-) -> bool:
-    """Revoke the session an access or refresh token belongs to (logout, RFC 7009).
+def _session_of_refresh_token(token: str, *, client: ServiceClient | None) -> AuthSession | None:
+    """The session whose current (or just-exchanged) refresh token this is, or None.
 
     A session issued to a client may only be ended by that client: anyone else is refused
-    with invalid_client (RFC 7009 §2.1), never told "done" while the tokens live on. `False`
-    means nothing was revoked (unknown, invalid or already ended token), which callers report
-    as success (RFC 7009 §2.2).
+    with invalid_client (RFC 7009 §2.1), never told "done" while the tokens live on.
     """
-    claims = None
-    for kind in (tokens.RefreshToken, tokens.AccessToken):
-        try:
-            claims = kind.parse(token).payload
-            break
-        except tokens.TokenInvalid:
-            continue
-    if claims is None or "sid" not in claims:
-        return False
-    session = AuthSession.objects.select_related("user").filter(pk=claims["sid"]).first()
-    if session is None:
-        return False
+    try:
+        sid = tokens.opaque.refresh_token_session(token)
+    except tokens.TokenInvalid:
+        return None
+    presented = tokens.opaque.digest(token)
+    session = AuthSession.objects.select_related("user").filter(pk=sid).first()
+    if session is None or presented not in (
+        session.refresh_digest,
+        session.previous_refresh_digest,
+    ):
+        return None
     if session.client_id is not None and (client is None or client.pk != session.client_id):
         raise errors.invalid_client("This token was issued to another client; authenticate as it.")
-    revoked = session_revoke(
-        session=session, reason="logout" if logout else "revoked", caller=caller
-    )
-    if logout and revoked:
+    return session
+
+
+def session_logout(
+    *, refresh_token: str, caller: Caller, client: ServiceClient | None = None
+) -> bool:
+    """End the session a refresh token belongs to. Only a refresh token ends a session: an
+    access token reaches every service its user calls, so it must not end the user's session.
+    `False` means nothing was revoked, which callers report as success (RFC 7009 §2.2)."""
+    session = _session_of_refresh_token(refresh_token, client=client)
+    if session is None:
+        return False
+    revoked = session_revoke(session=session, reason="logout", caller=caller)
+    if revoked:
         audit_record(type="logout", caller=caller, user=session.user, target=str(session.pk))
     return revoked
+
+
+def token_revoke(*, token: str, caller: Caller, client: ServiceClient | None = None) -> bool:
+    """RFC 7009: a refresh token ends its session; an access token ends itself, until it
+    expires, on every instance at once. `False`: nothing was revoked (bad or unknown token)."""
+    session = _session_of_refresh_token(token, client=client)
+    if session is not None:
+        return session_revoke(session=session, reason="revoked", caller=caller)
+    try:
+        claims = tokens.AccessToken.parse(token).payload
+    except tokens.TokenInvalid:
+        return False
+    owner = claims.get("client_id")
+    if owner is not None and (client is None or client.client_id != owner):
+        raise errors.invalid_client("This token was issued to another client; authenticate as it.")
+    expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC) + timedelta(
+        seconds=settings.WARDEN_CLOCK_LEEWAY
+    )
+    tokens.revocation.mark_token_revoked(claims["jti"], exp=claims["exp"])
+    with transaction.atomic():
+        _, created = ConsumedToken.objects.get_or_create(
+            jti=tokens.revocation.revoked_token_id(claims["jti"]),
+            defaults={"kind": "access_revoked", "expires_at": expires_at},
+        )
+        if created:
+            audit_record(
+                type="token_revoked",
+                caller=caller,
+                client=client,
+                target=claims["jti"],
+                details={"subject": claims["sub"], "sid": claims.get("sid")},
+            )
+    return created

@@ -1,27 +1,25 @@
 """The only code that signs or checks tokens: key ring, JWTs, revocation state, secrets.
 
-`keyring` holds the signing keys, `jwt` the token classes, `revocation` what verify asks about
-sessions and clients, `check` the access-token check, `secrets` everything sealed or hashed at
-rest, `google` the Google ID tokens Warden accepts. The names below are the package's API;
-`tokens.keyring` is the process's KeyRing (import the module's other names from
-`accounts.tokens.keyring` itself).
+`keyring` holds the signing keys, `jwt` the token classes, `opaque` the refresh tokens,
+`revocation` what verify asks about sessions, clients and revoked tokens, `check` the
+access-token check, `secrets` everything sealed or hashed at rest, `google` the Google ID
+tokens Warden accepts. The names below are the package's API; `tokens.keyring` is the
+process's KeyRing (import the module's other names from `accounts.tokens.keyring` itself).
 """
 
+from accounts.tokens import opaque
 from accounts.tokens.check import access_token_check, subject_type
 from accounts.tokens.jwt import (
     ACCESS_TYP,
     MFA_TYP,
-    REFRESH_TYP,
     AccessToken,
     MfaToken,
-    RefreshToken,
     ServiceAccessToken,
     TokenInvalid,
     Tokens,
     access_token_for_client,
     access_token_for_user,
     mfa_token_for_user,
-    refresh_token_for_session,
 )
 from accounts.tokens.keyring import (
     ALGORITHMS,
@@ -39,10 +37,8 @@ __all__ = [
     "ALGORITHMS",
     "JWKS_MAX_AGE",
     "MFA_TYP",
-    "REFRESH_TYP",
     "AccessToken",
     "MfaToken",
-    "RefreshToken",
     "ServiceAccessToken",
     "TokenInvalid",
     "Tokens",
@@ -56,7 +52,7 @@ __all__ = [
     "mark_session_dead",
     "mfa_token_for_user",
     "new_secret",
-    "refresh_token_for_session",
+    "opaque",
     "secret_digest",
     "secret_matches",
     "signing_key_ensure",

@@ -13,16 +13,18 @@ def access_token_check(*, raw: str | bytes) -> dict[str, Any]:
     if not raw:
         raise TokenInvalid("no token")
     claims = AccessToken.parse(raw).payload
-    sid = claims.get("sid")
+    sid, client_id, jti = claims.get("sid"), claims.get("client_id"), claims["jti"]
     if sid is not None:
-        if not isinstance(sid, str) or not revocation.session_is_live(sid):
-            raise TokenInvalid("session revoked")
-    else:
-        client_id = claims.get("client_id")
-        if not isinstance(client_id, str) or client_id != claims.get("sub"):
+        if not isinstance(sid, str):
             raise TokenInvalid("invalid token")
-        if not revocation.client_is_live(client_id):
-            raise TokenInvalid("client revoked")
+        client_id = None
+    elif not isinstance(client_id, str) or client_id != claims.get("sub"):
+        raise TokenInvalid("invalid token")
+    if not isinstance(jti, str):
+        raise TokenInvalid("invalid token")
+    reason = revocation.access_token_state(sid=sid, client_id=client_id, jti=jti, exp=claims["exp"])
+    if reason is not None:
+        raise TokenInvalid(reason)
     return claims
 
 

@@ -5,7 +5,10 @@ simplejwt supplies the token classes (type claim, `jti`, `exp`/`iat`, lifetimes)
 reads its algorithm, key, `iss` and `aud` from `SIMPLE_JWT`; Warden signs with whichever key
 is current and verifies by `kid` against several live keys, so `KeyRingBackend` takes those
 from the key ring and from Warden's own settings (`WARDEN_ISSUER`, `WARDEN_AUDIENCE`), and
-each token class declares its header `typ` and lifetime setting.
+each token class declares its header `typ` and lifetime setting. The MFA token, which only
+Warden reads, is signed with a secret key no JWKS publishes (`SecretKeyBackend`), so no
+service that trusts Warden's public keys can be made to accept it; refresh tokens are not
+JWTs at all (accounts/tokens/opaque.py).
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendE
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import AuthSession, ServiceClient
+from accounts.tokens import secrets
 from accounts.tokens.keyring import keyring
 
 ACCESS_TYP = "at+jwt"
-REFRESH_TYP = "rt+jwt"
 MFA_TYP = "mfa+jwt"
+_SECRET_ALGORITHM = "HS256"
 # Headers that would let a token name its own verification key: never honoured, always refused.
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 
@@ -66,19 +70,22 @@ class KeyRingBackend(TokenBackend):
     def __init__(self) -> None:
         super().__init__(algorithm="RS256")
 
-    def encode(self, payload: dict[str, Any], typ: str = "JWT", audience: str = "") -> str:
+    def signing_material(self) -> tuple[Any, str, dict[str, str]]:
         signer = keyring.signer()
+        return signer.private_key, signer.algorithm, {"kid": signer.kid}
+
+    def verification_material(self, header: dict[str, Any]) -> tuple[str, Any] | None:
+        kid = header.get("kid")
+        return keyring.public_key(kid) if isinstance(kid, str) else None
+
+    def encode(self, payload: dict[str, Any], typ: str = "JWT", audience: str = "") -> str:
+        key, algorithm, headers = self.signing_material()
         claims = {
             **payload,
             "iss": settings.WARDEN_ISSUER,
             "aud": audience or settings.WARDEN_AUDIENCE,
         }
-        return jwt.encode(
-            claims,
-            signer.private_key,
-            algorithm=signer.algorithm,
-            headers={"kid": signer.kid, "typ": typ},
-        )
+        return jwt.encode(claims, key, algorithm=algorithm, headers={**headers, "typ": typ})
 
     def decode(
         self, token: str | bytes, verify: bool = True, typ: str = "JWT", audience: str = ""
@@ -87,10 +94,9 @@ class KeyRingBackend(TokenBackend):
             header = _unverified_header(token)
         except jwt.InvalidTokenError as exc:
             raise TokenBackendError("malformed token") from exc
-        kid = header.get("kid")
         if header.get("typ") != typ or FORBIDDEN_HEADERS.intersection(header):
             raise TokenBackendError("wrong token type")
-        found = keyring.public_key(kid) if isinstance(kid, str) else None
+        found = self.verification_material(header)
         if found is None:
             raise TokenBackendError("unknown signing key")
         algorithm, public_key = found
@@ -110,14 +116,26 @@ class KeyRingBackend(TokenBackend):
             raise TokenBackendError("invalid token") from exc
 
 
+class SecretKeyBackend(KeyRingBackend):
+    """Signs with a key derived from the key-encryption key, for tokens only Warden reads."""
+
+    def signing_material(self) -> tuple[Any, str, dict[str, str]]:
+        return secrets.derived_key("mfa-tokens"), _SECRET_ALGORITHM, {}
+
+    def verification_material(self, header: dict[str, Any]) -> tuple[str, Any] | None:
+        if "kid" in header:
+            return None
+        return _SECRET_ALGORITHM, secrets.derived_key("mfa-tokens")
+
+
 backend = KeyRingBackend()
 
 
 class WardenToken(Token):
     typ = "JWT"
     lifetime_setting = ""
-    # Tokens only Warden itself consumes (refresh, MFA) are addressed to Warden (aud = its
-    # issuer URL), so a service that checks just signature, iss, aud and exp still refuses them.
+    # Tokens only Warden itself consumes are addressed to Warden (aud = its issuer URL) too,
+    # so even a service holding their key that checks just iss, aud and exp refuses them.
     for_warden_only = False
     token_backend = backend
 
@@ -130,7 +148,7 @@ class WardenToken(Token):
         return settings.WARDEN_ISSUER if cls.for_warden_only else settings.WARDEN_AUDIENCE
 
     def __str__(self) -> str:
-        return backend.encode(self.payload, typ=self.typ, audience=self.audience())
+        return self.token_backend.encode(self.payload, typ=self.typ, audience=self.audience())
 
     @classmethod
     def parse(cls, raw: str | bytes) -> WardenToken:
@@ -139,7 +157,7 @@ class WardenToken(Token):
         token.token = raw
         token.current_time = timezone.now()
         try:
-            token.payload = backend.decode(raw, typ=cls.typ, audience=cls.audience())
+            token.payload = cls.token_backend.decode(raw, typ=cls.typ, audience=cls.audience())
         except TokenBackendExpiredToken as exc:
             raise TokenInvalid("token expired") from exc
         except TokenBackendError as exc:
@@ -159,19 +177,13 @@ class ServiceAccessToken(AccessToken):
     lifetime_setting = "WARDEN_SERVICE_TOKEN_LIFETIME"
 
 
-class RefreshToken(WardenToken):
-    token_type = "refresh"
-    typ = REFRESH_TYP
-    for_warden_only = True
-    lifetime_setting = "WARDEN_REFRESH_TOKEN_LIFETIME"
-
-
 class MfaToken(WardenToken):
     """Proves the password step of a sign-in; worth nothing until a second factor is given."""
 
     token_type = "mfa"
     typ = MFA_TYP
     for_warden_only = True
+    token_backend = SecretKeyBackend()
     lifetime_setting = "WARDEN_MFA_TOKEN_LIFETIME"
 
 
@@ -186,14 +198,6 @@ def access_token_for_user(*, user, session: AuthSession, roles: list[str]) -> Ac
     return token
 
 
-def refresh_token_for_session(*, user, session: AuthSession) -> RefreshToken:
-    token = RefreshToken()
-    token["sub"] = str(user.public_id)
-    token["sid"] = str(session.id)
-    token["jti"] = session.refresh_jti
-    return token
-
-
 def access_token_for_client(*, client: ServiceClient, scopes: list[str]) -> ServiceAccessToken:
     token = ServiceAccessToken()
     token["sub"] = client.client_id
@@ -203,10 +207,12 @@ def access_token_for_client(*, client: ServiceClient, scopes: list[str]) -> Serv
     return token
 
 
-def mfa_token_for_user(*, user, client: ServiceClient | None = None) -> MfaToken:
-    """The half-way token of an API sign-in: names the user (and client) awaiting a code."""
+def mfa_token_for_user(*, user, method: str, client: ServiceClient | None = None) -> MfaToken:
+    """The half-way token of an API sign-in: names the user (and client) awaiting a code, and
+    the first factor given (`password`, `google`)."""
     token = MfaToken()
     token["sub"] = str(user.public_id)
+    token["method"] = method
     if client is not None:
         token["client_id"] = client.client_id
     return token
@@ -216,14 +222,14 @@ class Tokens(dict):
     """What a successful grant hands out: the token response body of RFC 6749 §5.1."""
 
     @classmethod
-    def of(cls, *, access: AccessToken, refresh: RefreshToken | None = None) -> Tokens:
+    def of(cls, *, access: AccessToken, refresh: str | None = None) -> Tokens:
         body = cls(
             access_token=str(access),
             token_type="Bearer",
             expires_in=int(access.lifetime.total_seconds()),
         )
         if refresh is not None:
-            body["refresh_token"] = str(refresh)
+            body["refresh_token"] = refresh
         if "scope" in access:
             body["scope"] = access["scope"]
         return body

@@ -15,7 +15,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import SigningKey
@@ -85,16 +85,22 @@ def longest_token_lifetime():
 
 
 def signing_key_ensure() -> SigningKey:
-    """The current signing key, created on first use so a fresh install needs no setup."""
-    with transaction.atomic():
-        current = (
-            SigningKey.objects.select_for_update().filter(state=SigningKey.State.CURRENT).first()
-        )
-        if current is None:
-            current = signing_key_generate(algorithm=settings.WARDEN_SIGNING_ALGORITHM)
-            current.state = SigningKey.State.CURRENT
-            current.save()
-    return current
+    """The current signing key, created on first use so a fresh install needs no setup.
+
+    Instances starting together on an empty table each try to create one; the database's
+    one-current-key constraint lets exactly one insert win, and the others read the winner's.
+    """
+    current = SigningKey.objects.filter(state=SigningKey.State.CURRENT).first()
+    if current is not None:
+        return current
+    candidate = signing_key_generate(algorithm=settings.WARDEN_SIGNING_ALGORITHM)
+    candidate.state = SigningKey.State.CURRENT
+    try:
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError:
+        return SigningKey.objects.get(state=SigningKey.State.CURRENT)
+    return candidate
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from accounts import tokens
-from accounts.flows.sessions import session_end_by_token
+from accounts.flows.sessions import token_revoke
 from api.client_auth import ClientAuthentication, client_of, client_required
 from api.common import NoStoreApi, OAuthError, caller_of
 from api.inputs import Param, TokenHintInput, validated
@@ -41,7 +41,8 @@ class IntrospectApi(NoStoreApi):
 
 
 class RevokeApi(NoStoreApi):
-    """RFC 7009 revocation: ends the session a token belongs to; always 200 for bad tokens."""
+    """RFC 7009 revocation: a refresh token ends its session, an access token itself; always
+    200 for bad tokens."""
 
     authentication_classes = (ClientAuthentication,)
 
@@ -51,5 +52,5 @@ class RevokeApi(NoStoreApi):
     )
     def post(self, request):
         token = validated(TokenHintInput, request.data)["token"]
-        session_end_by_token(token=token, caller=caller_of(request), client=client_of(request))
+        token_revoke(token=token, caller=caller_of(request), client=client_of(request))
         return Response(status=200)

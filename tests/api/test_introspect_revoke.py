@@ -60,14 +60,67 @@ def test_revoke_ends_a_user_session_without_client_auth(api, user, login):
     )
 
 
-def test_revoke_with_an_access_token_ends_its_session_too(api, user, login):
+def verify_status(api, token) -> int:
+    return api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+
+def test_revoking_an_access_token_ends_that_token_only(api, user, login, service_client):
+    client, secret = service_client
     pair = login()
+    revoked = api.post("/api/auth/revoke", {"token": pair["access_token"]}, format="json")
+    assert revoked.status_code == 200
+    assert verify_status(api, pair["access_token"]) == 401
+    assert introspect(api, pair["access_token"], basic(client, secret)).json() == {"active": False}
+    assert api.get(
+        "/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}"
+    ).json() == {"active": False, "error": "token revoked"}
+    # The session is not touched: its refresh token still works and mints live tokens.
+    refreshed = api.post(
+        "/api/auth/refresh", {"refresh_token": pair["refresh_token"]}, format="json"
+    )
+    assert refreshed.status_code == 200
+    assert verify_status(api, refreshed.json()["access_token"]) == 200
+
+
+def test_an_access_token_cannot_end_its_session_through_logout(api, user, login):
+    pair = login()
+    response = api.post("/api/auth/logout", {"refresh_token": pair["access_token"]}, format="json")
+    assert response.status_code == 204  # RFC 7009 §2.2: nothing to say about a bad token
+    assert verify_status(api, pair["access_token"]) == 200
     assert (
-        api.post("/api/auth/revoke", {"token": pair["access_token"]}, format="json").status_code
+        api.post(
+            "/api/auth/refresh", {"refresh_token": pair["refresh_token"]}, format="json"
+        ).status_code
         == 200
     )
-    refresh = api.post("/api/auth/refresh", {"refresh_token": pair["refresh_token"]}, format="json")
-    assert refresh.status_code == 400
+
+
+def test_a_client_revokes_its_own_client_credentials_token(api, service_client, settings):
+    client, secret = service_client
+    token = api.post(
+        "/api/auth/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic(client, secret),
+    ).json()["access_token"]
+    other, other_secret = service_client_create(name="billing", scopes=[])
+    stranger = api.post(
+        "/api/auth/revoke",
+        f"token={token}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic(other, other_secret),
+    )
+    assert stranger.status_code == 401 and stranger.json()["error"] == "invalid_client"
+    assert introspect(api, token, basic(client, secret)).json()["active"] is True
+    own = api.post(
+        "/api/auth/revoke",
+        f"token={token}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic(client, secret),
+    )
+    assert own.status_code == 200
+    assert introspect(api, token, basic(client, secret)).json() == {"active": False}
+    assert verify_status(api, token) == 401
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c"])
