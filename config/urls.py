@@ -9,6 +9,9 @@ from accounts import views as pages
 from api import views as api
 from api.metrics import metrics_view
 
+# A database or Redis outage answers 503 from anywhere, the verify fast path included.
+handler500 = "api.unavailable.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
     path("accounts/profile/", pages.account_overview, name="account_overview"),

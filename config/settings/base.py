@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "api.middleware.MetricsMiddleware",  # first, so it times everything below
+    "api.unavailable.BackendUnavailableMiddleware",  # DB/Redis away: 503 (+ handler500)
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
