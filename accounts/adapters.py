@@ -1,5 +1,7 @@
 """allauth hooks: only what Warden decides differently from allauth's defaults."""
 
+import contextlib
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
@@ -13,6 +15,7 @@ from django.db import transaction
 
 from accounts import errors, services
 from accounts.models import normalize_email
+from accounts.outages import BACKEND_ERRORS
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,6 +28,20 @@ class AccountAdapter(DefaultAccountAdapter):
         # client varying the port, would each get a fresh budget. One account, one budget.
         login = credentials.get("email", credentials.get("username", ""))
         return f"account:{str(login).lower()}"
+
+    def authenticate(self, request, **credentials):
+        # allauth spends a failed-login slot (per account and per IP) in pre_authenticate,
+        # before the password check, and gives it back only when the password was right. If the
+        # check cannot run at all because the database (or Redis) is away, the attempt never
+        # happened: give the slot back too, then let the error answer 503 (api.unavailable).
+        self._login_failed_rl_usage = None
+        try:
+            return super().authenticate(request, **credentials)
+        except BACKEND_ERRORS:
+            # If the cache is the one away, nothing could be spent.
+            with contextlib.suppress(*BACKEND_ERRORS):
+                self._rollback_login_failed_rl_usage()
+            raise
 
     # Web and API sign-ins both pass through these two hooks, so failures are audited once here.
     def pre_authenticate(self, request, **credentials) -> None:
