@@ -296,7 +296,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "api.parsers.SafeJSONParser",
-        "rest_framework.parsers.FormParser",
+        "api.parsers.SafeFormParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "api.schema.WardenAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
