@@ -57,10 +57,12 @@ def unavailable_response(request) -> HttpResponse:
     return HttpResponse(page, status=503, headers=headers)
 
 
-def _log(request, backend: str, exc: BaseException) -> None:
-    # The path only (never the query string) and the error's first line: no tokens, no bodies.
+def _logged_unavailable(request, backend: str, exc: BaseException) -> HttpResponse:
+    # One line per refused request: the path only (never the query string) and the error's
+    # first line, no traceback, no tokens or bodies. Django's own "Service Unavailable" line
+    # (with a traceback on the handler500 path) would repeat it: the response says it's done.
     first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-    logger.warning(
+    logger.error(
         "%s unavailable: %s %s answered 503 (%s: %s)",
         backend,
         request.method,
@@ -68,6 +70,9 @@ def _log(request, backend: str, exc: BaseException) -> None:
         type(exc).__name__,
         first_line,
     )
+    response = unavailable_response(request)
+    response._has_been_logged = True  # django.utils.log.log_response skips it
+    return response
 
 
 class BackendUnavailableMiddleware:
@@ -81,8 +86,7 @@ class BackendUnavailableMiddleware:
         backend = backend_of(exception)
         if backend is None:
             return None
-        _log(request, backend, exception)
-        return unavailable_response(request)
+        return _logged_unavailable(request, backend, exception)
 
 
 def server_error(request, *args, **kwargs) -> HttpResponse:
@@ -91,5 +95,4 @@ def server_error(request, *args, **kwargs) -> HttpResponse:
     backend = backend_of(exc)
     if backend is None:
         return defaults.server_error(request, *args, **kwargs)
-    _log(request, backend, exc)
-    return unavailable_response(request)
+    return _logged_unavailable(request, backend, exc)
