@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint superuser system-deps clean google-standin bench
+.PHONY: run test faults lint superuser system-deps clean google-standin bench
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Warden needs Python 3.11 or newer on PATH."; exit 1; }
@@ -36,6 +36,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	-@$(MAKE) --no-print-directory system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Outage tests alone (also part of `make test`): they start their own PostgreSQL and Redis on
+# free loopback ports, stop and restart them under a running Warden, and skip without the
+# server binaries (PostgreSQL's initdb/postgres, redis-server). About half a minute.
+faults: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m faults -v $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import errors
-from accounts.allauth_compat import LoginAttemptsKeyMixin
+from accounts.allauth_compat import LoginAttemptsMixin
 from accounts.audit import Caller, login_refused
 from accounts.flows import google, mfa
 from accounts.models import normalize_email
 
 
-class AccountAdapter(LoginAttemptsKeyMixin, DefaultAccountAdapter):
+class AccountAdapter(LoginAttemptsMixin, DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return settings.WARDEN_SIGNUP_OPEN
 

@@ -8,6 +8,7 @@ providing it, before any flow breaks in production.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from allauth.account.internal.flows.login import get_authentication_records
@@ -15,6 +16,8 @@ from allauth.core.internal import ratelimit as _ratelimit
 from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.models import SocialLogin
 from django.http import HttpRequest
+
+from accounts.outages import BACKEND_ERRORS
 
 
 def social_login_accept(request: HttpRequest, sociallogin: SocialLogin) -> None:
@@ -52,14 +55,28 @@ def google_key(keys: dict, kid: str) -> Any:
     return jwtkit.lookup_kid_pem_x509_certificate(keys, kid)
 
 
-class LoginAttemptsKeyMixin:
-    """Overrides allauth's private `_get_login_attempts_cache_key` on the account adapter.
+class LoginAttemptsMixin:
+    """Two changes to allauth's failed-login budget, through the account adapter's privates.
 
-    allauth keys the failed-login budget by site domain, which without contrib.sites is the
-    Host header, port included: instances reached under different host names, or a client
-    varying the port, would each get a fresh budget. One account, one budget.
+    The key: allauth keys the budget by site domain, which without contrib.sites is the Host
+    header, port included: instances reached under different host names, or a client varying
+    the port, would each get a fresh budget. One account, one budget.
+
+    The refund: allauth spends a slot (per account and per IP) in `pre_authenticate`, before
+    the password check, and gives it back only when the password was right. If the check
+    cannot run at all because the database (or Redis) is away, the attempt never happened:
+    give the slot back too, then let the error answer 503 (api.unavailable).
     """
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         login = credentials.get("email", credentials.get("username", ""))
         return f"account:{str(login).lower()}"
+
+    def authenticate(self, request, **credentials):
+        self._login_failed_rl_usage = None
+        try:
+            return super().authenticate(request, **credentials)
+        except BACKEND_ERRORS:
+            with contextlib.suppress(*BACKEND_ERRORS):  # the cache may be the one away
+                self._rollback_login_failed_rl_usage()
+            raise

@@ -10,6 +10,9 @@ from api import health
 from api.metrics import metrics_view
 from api.oauth import discovery
 
+# A database or Redis outage answers 503 from anywhere, the verify fast path included.
+handler500 = "api.unavailable.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),
     path("accounts/profile/", pages.account_overview, name="account_overview"),

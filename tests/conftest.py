@@ -48,6 +48,9 @@ def pytest_collection_modifyitems(config, items):
     redis = redis_reachable()
     chromium = os.path.exists(CHROMIUM)
     nginx = nginx_installed()
+    from tests.faults.harness import postgres_bindir, redis_binary
+
+    pg_bindir, redis_server = postgres_bindir(), redis_binary()
     for item in items:
         if item.get_closest_marker("browser") and not chromium:
             item.add_marker(
@@ -62,6 +65,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=reason))
         if item.get_closest_marker("wrk") and not shutil.which("wrk"):
             item.add_marker(pytest.mark.skip(reason="needs wrk: not installed (make system-deps)"))
+        if item.get_closest_marker("faults") and not (pg_bindir and redis_server):
+            missing = "PostgreSQL server binaries (initdb, postgres)" if not pg_bindir else ""
+            missing = missing or "redis-server"
+            item.add_marker(pytest.mark.skip(reason=f"needs {missing}: none found"))
 
 
 def pytest_runtest_logreport(report):

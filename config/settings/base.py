@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "api.middleware.MetricsMiddleware",  # first, so it times everything below
+    "api.unavailable.BackendUnavailableMiddleware",  # DB/Redis away: 503 (+ handler500)
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -288,7 +289,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "api.parsers.SafeJSONParser",
-        "rest_framework.parsers.FormParser",
+        "api.parsers.SafeFormParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "api.schema.WardenAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

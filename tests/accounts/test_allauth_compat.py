@@ -66,3 +66,9 @@ def test_allauth_still_keys_its_login_budget_by_the_method_warden_overrides():
     )
     key = AccountAdapter()._get_login_attempts_cache_key(_request(), email="Ann@Example.com")
     assert key == "account:ann@example.com"
+
+
+def test_allauth_still_keeps_the_spent_login_slot_where_warden_refunds_it():
+    # The outage refund (LoginAttemptsMixin.authenticate) resets and rolls back these.
+    assert "_login_failed_rl_usage" in inspect.getsource(DefaultAccountAdapter.pre_authenticate)
+    assert callable(DefaultAccountAdapter._rollback_login_failed_rl_usage)

@@ -65,8 +65,17 @@ def _die_with_parent() -> None:
 class Process:
     """A child process in its own process group, output in a log file, always stoppable."""
 
-    def __init__(self, name: str, args: list[str], *, env: dict, log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        *,
+        env: dict,
+        log_dir: Path,
+        stop_signal: int = signal.SIGTERM,
+    ) -> None:
         self.name = name
+        self.stop_signal = stop_signal  # PostgreSQL: SIGINT, its fast shutdown
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(
@@ -88,7 +97,7 @@ class Process:
     def stop(self) -> None:
         if self.alive():
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
+                os.killpg(self.popen.pid, self.stop_signal)
             try:
                 self.popen.wait(15)
             except subprocess.TimeoutExpired:
