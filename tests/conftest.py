@@ -47,6 +47,7 @@ def pytest_collection_modifyitems(config, items):
     redis = redis_reachable()
     chromium = os.path.exists(CHROMIUM)
     nginx = nginx_installed()
+    node = bool(shutil.which("node") and shutil.which("npm"))
     for item in items:
         if item.get_closest_marker("browser") and not chromium:
             item.add_marker(
@@ -61,6 +62,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=reason))
         if item.get_closest_marker("wrk") and not shutil.which("wrk"):
             item.add_marker(pytest.mark.skip(reason="needs wrk: not installed (make system-deps)"))
+        if item.get_closest_marker("node") and not node:
+            reason = "needs Node: node (20+) and npm not both on PATH (the TypeScript SDK)"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_runtest_logreport(report):

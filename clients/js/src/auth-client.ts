@@ -161,7 +161,8 @@ export class AuthClient {
   private async exchange(): Promise<string> {
     const token = this.refreshTokenValue;
     if (token === undefined) {
-      throw new WardenError("not_signed_in", "No refresh token: call login() first.", 0);
+      // invalid_grant like Warden's refusal of an ended session: either way, sign in again.
+      throw new WardenError("invalid_grant", "Not signed in: call login() first.", 0);
     }
     const obtained = this.now();
     const response = await send(
