@@ -126,6 +126,12 @@ def test_node_tests_pass_against_live_warden(built, js_warden):
     assert "# skipped 0" in result.stdout, output_of(result)
 
 
+def test_readme_usage_type_checks_against_the_built_declarations(built):
+    # test/usage.ts imports "@warden/client" as a consumer would, express types included.
+    result = run(["npm", "run", "typecheck:usage"], timeout=120)
+    assert result.returncode == 0, output_of(result)
+
+
 def test_npm_pack_ships_dist_and_depends_only_on_jose(built, tmp_path):
     result = run(
         ["npm", "pack", "--json", "--ignore-scripts", "--pack-destination", str(tmp_path)],
