@@ -141,19 +141,23 @@ export class AuthClient {
     return this.inFlight;
   }
 
-  /** End the session at Warden (the refresh token stops working) and forget the tokens. */
+  /**
+   * End the session at Warden (the refresh token stops working) and forget the tokens, also
+   * when Warden refuses (the session had already ended). Resolves at once when signed out.
+   */
   async logout(): Promise<void> {
     if (this.inFlight !== undefined) {
       await this.inFlight.catch(() => undefined); // log out with the newest refresh token
     }
     const token = this.refreshTokenValue;
-    this.forget();
     if (token === undefined) return;
+    // Unreachable: the token is kept, so logout() can be tried again.
     const response = await send(
       this.fetchImpl,
       `${this.baseUrl}/api/auth/logout`,
       jsonRequest({ refresh_token: token }),
     );
+    if (this.refreshTokenValue === token) this.forget();
     if (!response.ok) throw errorFrom(response, await readJson(response));
     await response.body?.cancel();
   }

@@ -132,6 +132,13 @@ describe("AuthClient", () => {
     assert.equal(claims.email, live.totpEmail);
   });
 
+  test("logout with Warden unreachable keeps the token, so it can be tried again", async () => {
+    const down = () => Promise.reject(new TypeError("fetch failed"));
+    const client = new AuthClient({ baseUrl: live.url, refreshToken: "kept", fetch: down });
+    await assert.rejects(client.logout(), (error) => error instanceof WardenError && error.status === 0);
+    assert.equal(client.refreshToken, "kept");
+  });
+
   test("Warden unreachable is a WardenError with status 0", async () => {
     const client = new AuthClient({ baseUrl: "http://127.0.0.1:9", refreshToken: "x" });
     await assert.rejects(client.getAccessToken(), (error) => {
