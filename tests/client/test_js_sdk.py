@@ -23,7 +23,6 @@ JS = harness.REPO / "clients" / "js"
 SEED = f"""
 import json
 from allauth.account.models import EmailAddress
-from accounts import services
 from accounts.models import Role, User
 from tests.mfa_support import enrol_totp
 made = {{}}
@@ -37,13 +36,7 @@ for email, roles in (
     for name in roles:
         user.groups.add(Role.objects.get_or_create(name=name)[0])
     made[email] = user
-secret = enrol_totp(made["tess@example.com"])
-client, client_secret = services.service_client_create(
-    name="orders", scopes=["inventory:read", "inventory:write"]
-)
-print(json.dumps({{
-    "totp_secret": secret, "client_id": client.client_id, "client_secret": client_secret
-}}))
+print(json.dumps({{"totp_secret": enrol_totp(made["tess@example.com"])}}))
 """
 
 
@@ -94,6 +87,17 @@ def js_warden(tmp_path_factory):
     )
     harness.manage(env, "migrate", "--noinput")
     seeded = harness.manage_json(env, SEED)
+    # The documented way to register a service: prints {"client_id", "client_secret"}.
+    client = harness.manage(
+        env,
+        "create_service_client",
+        "orders",
+        "--scope",
+        "inventory:read",
+        "--scope",
+        "inventory:write",
+    )
+    seeded.update(json.loads(client.strip().splitlines()[-1]))
     process = harness.start_warden("warden-js", port=port, env=env, log_dir=tmp)
     try:
         yield {"url": url, "issuer": url, "process": process, **seeded}
