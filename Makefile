@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test faults lint superuser system-deps clean google-standin bench
+.PHONY: run test faults lint superuser system-deps clean google-standin bench js-deps
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Warden needs Python 3.11 or newer on PATH."; exit 1; }
@@ -35,6 +35,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	-@$(MAKE) --no-print-directory system-deps
+	-@$(MAKE) --no-print-directory js-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Outage tests alone (also part of `make test`): they start their own PostgreSQL and Redis on
@@ -56,11 +57,13 @@ google-standin: $(VENV)/.installed
 superuser: $(VENV)/.installed
 	$(BIN)/python manage.py createsuperuser
 
-# Debian packages some tests drive (a real browser, nginx, a load tool). Installed when we
+# Debian packages some tests drive (a real browser, nginx, a load tool; Node.js for the
+# TypeScript SDK when the machine has none). Installed when we
 # are root on a Debian-like machine; elsewhere those tests skip and say why.
 SYSTEM_PACKAGES := chromium nginx-light wrk
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "Installing$$missing"; \
@@ -68,6 +71,17 @@ system-deps:
 		 (apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$missing >/dev/null)) \
 		|| echo "Could not install$$missing; the tests that need them will skip."; \
 	else echo "Not installed:$$missing (tests that need them will skip)."; fi
+
+# The TypeScript SDK's npm packages (clients/js), where npm exists; elsewhere its tests skip.
+JS_SDK := clients/js
+$(JS_SDK)/node_modules/.installed: $(JS_SDK)/package.json $(JS_SDK)/package-lock.json
+	cd $(JS_SDK) && npm ci --no-audit --no-fund
+	@touch $@
+
+js-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(JS_SDK)/node_modules/.installed; \
+	else echo "Not installed: npm (the TypeScript SDK tests will skip)."; fi
 
 # --- Benchmark (bench/run.py): Warden vs vanilla SimpleJWT under one gunicorn setup, on
 # PostgreSQL + Redis. `make bench BENCH_SECONDS=30`; other knobs are BENCH_* in bench/run.py.

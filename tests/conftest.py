@@ -51,6 +51,7 @@ def pytest_collection_modifyitems(config, items):
     from tests.faults.harness import postgres_bindir, redis_binary
 
     pg_bindir, redis_server = postgres_bindir(), redis_binary()
+    node = bool(shutil.which("node") and shutil.which("npm"))
     for item in items:
         if item.get_closest_marker("browser") and not chromium:
             item.add_marker(
@@ -69,6 +70,9 @@ def pytest_collection_modifyitems(config, items):
             missing = "PostgreSQL server binaries (initdb, postgres)" if not pg_bindir else ""
             missing = missing or "redis-server"
             item.add_marker(pytest.mark.skip(reason=f"needs {missing}: none found"))
+        if item.get_closest_marker("node") and not node:
+            reason = "needs Node: node (20+) and npm not both on PATH (the TypeScript SDK)"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_runtest_logreport(report):
