@@ -23,7 +23,6 @@ from accounts.tokens.jwt import (
 )
 from accounts.tokens.keyring import (
     ALGORITHMS,
-    JWKS_MAX_AGE,
     keyring,
     longest_token_lifetime,
     signing_key_ensure,
@@ -35,7 +34,6 @@ from accounts.tokens.secrets import new_secret, secret_digest, secret_matches
 __all__ = [
     "ACCESS_TYP",
     "ALGORITHMS",
-    "JWKS_MAX_AGE",
     "MFA_TYP",
     "AccessToken",
     "MfaToken",

@@ -22,12 +22,13 @@ from accounts.models import SigningKey
 from accounts.tokens import secrets
 
 ALGORITHMS = ("RS256", "ES256")
-KEYRING_TTL = 60.0
 KEYRING_MISS_INTERVAL = 1.0
-# The JWKS endpoint is read rarely (verifiers fetch it once, then on an unknown kid) but must
-# list a key from the moment any instance may sign with it: it reads the database every time.
-JWKS_MAX_AGE = 0.0
 _SEAL = "signing-keys"
+
+
+def refresh_interval() -> float:
+    """How stale a process's view of the keys may be: it reloads them this often."""
+    return float(settings.WARDEN_KEYRING_REFRESH_SECONDS)
 
 
 def _public_jwk(public_key: Any, algorithm: str) -> dict[str, str]:
@@ -111,11 +112,14 @@ class Signer:
 
 
 class KeyRing:
-    """Process-local view of the signing keys: verification must not query the database.
+    """Process-local view of the signing keys: signing, verifying and the JWKS query nothing.
 
-    Reloaded every KEYRING_TTL seconds, and at once (at most every KEYRING_MISS_INTERVAL) when
-    a token names a kid this process has not seen, so a key rotated on another instance is
-    trusted here immediately.
+    Reloaded every WARDEN_KEYRING_REFRESH_SECONDS, and at once (at most every
+    KEYRING_MISS_INTERVAL) when a token names a kid this process has not seen. A new key is
+    published before it signs: the signer stays the previous key until the current one is
+    WARDEN_KEY_PUBLISH_SECONDS old (longer than the reload interval), so by the time any
+    instance signs with a key, every instance's JWKS lists it and no verifier that fetches the
+    JWKS from any of them meets an unknown kid.
     """
 
     def __init__(self) -> None:
@@ -145,14 +149,16 @@ class KeyRing:
         public = {}
         for key in keys:
             public[key.kid] = (key.algorithm, jwt.PyJWK(key.public_jwk, key.algorithm).key)
+        signing = _signing_key(keys, current, now)
         signer = self._signer
-        if signer is None or signer.kid != current.kid:
-            signer = Signer(current.kid, current.algorithm, _load_private(current))
+        if signer is None or signer.kid != signing.kid:
+            signer = Signer(signing.kid, signing.algorithm, _load_private(signing))
         self._public, self._signer = public, signer
         self._jwks = [k.public_jwk for k in sorted(keys, key=lambda k: k.created_at, reverse=True)]
         self._loaded_at = time.monotonic()
 
-    def _fresh(self, max_age: float = KEYRING_TTL) -> None:
+    def _fresh(self) -> None:
+        max_age = refresh_interval()
         if time.monotonic() - self._loaded_at > max_age:
             with self._lock:
                 if time.monotonic() - self._loaded_at > max_age:
@@ -162,8 +168,8 @@ class KeyRing:
         self._fresh()
         return self._signer
 
-    def jwks(self, *, max_age: float = KEYRING_TTL) -> list[dict]:
-        self._fresh(max_age)
+    def jwks(self) -> list[dict]:
+        self._fresh()
         return self._jwks
 
     def public_key(self, kid: str) -> tuple[str, Any] | None:
@@ -175,6 +181,16 @@ class KeyRing:
                 self._load()
             found = self._public.get(kid)
         return found
+
+
+def _signing_key(keys: list[SigningKey], current: SigningKey, now) -> SigningKey:
+    """The current key once it has been published long enough, else the newest key that has
+    (a fresh install's first key signs at once: nobody can hold an older JWKS)."""
+    published = now - timedelta(seconds=settings.WARDEN_KEY_PUBLISH_SECONDS)
+    if current.created_at <= published:
+        return current
+    older = [k for k in keys if k.created_at <= published and k.pk != current.pk]
+    return max(older, key=lambda k: k.created_at) if older else current
 
 
 keyring = KeyRing()

@@ -18,8 +18,10 @@ class JwksApi(APIView):
 
     @extend_schema(responses=inline_serializer("Jwks", {"keys": serializers.ListField()}))
     def get(self, request):
+        # From the process's key ring, no query: a key is published before it signs (see
+        # KeyRing), so a JWKS up to one reload interval old still lists every signing key.
         return Response(
-            {"keys": tokens.keyring.jwks(max_age=tokens.JWKS_MAX_AGE)},
+            {"keys": tokens.keyring.jwks()},
             headers={"Cache-Control": "public, max-age=60"},
         )
 

@@ -264,10 +264,16 @@ WARDEN_REFRESH_TOKEN_LIFETIME = timedelta(
 WARDEN_SESSION_LIFETIME = timedelta(seconds=env.int("SESSION_LIFETIME", default=30 * 24 * 3600))
 WARDEN_SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.int("SERVICE_TOKEN_LIFETIME", default=900))
 WARDEN_MFA_TOKEN_LIFETIME = timedelta(seconds=env.int("MFA_TOKEN_LIFETIME", default=300))
-# A refresh token presented again within this many seconds of its exchange is refused without
-# revoking the session: that is a client racing itself, not a thief replaying.
+# A refresh token presented again within this many seconds of its exchange (a retry after a lost
+# answer, or a client racing itself) gets the same successor; later reuse revokes the session.
 WARDEN_REFRESH_REUSE_GRACE = env.int("REFRESH_REUSE_GRACE_SECONDS", default=5)
 WARDEN_CLOCK_LEEWAY = env.int("TOKEN_LEEWAY_SECONDS", default=30)
+# Each process reloads the signing keys this often; a new key signs only once it is older than
+# WARDEN_KEY_PUBLISH_SECONDS, so every instance publishes it (JWKS) before any token needs it.
+WARDEN_KEYRING_REFRESH_SECONDS = env.int("KEYRING_REFRESH_SECONDS", default=60)
+WARDEN_KEY_PUBLISH_SECONDS = env.int(
+    "KEY_PUBLISH_SECONDS", default=WARDEN_KEYRING_REFRESH_SECONDS + 5
+)
 # Revocation state lives in the cache only when every instance shares it: "auto" trusts Redis
 # and never the per-process local-memory cache; "true"/"false" override.
 WARDEN_SHARED_CACHE = env("WARDEN_SHARED_CACHE", default="auto")

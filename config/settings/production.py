@@ -18,6 +18,11 @@ WARDEN_KEY_ENCRYPTION_KEY = env("WARDEN_KEY_ENCRYPTION_KEY", default="")
 require("WARDEN_KEY_ENCRYPTION_KEY", WARDEN_KEY_ENCRYPTION_KEY)
 WARDEN_ISSUER = env("WARDEN_ISSUER", default="")
 require("WARDEN_ISSUER", WARDEN_ISSUER)
+if WARDEN_KEY_PUBLISH_SECONDS <= WARDEN_KEYRING_REFRESH_SECONDS:  # noqa: F405
+    raise ImproperlyConfigured(
+        "KEY_PUBLISH_SECONDS must exceed KEYRING_REFRESH_SECONDS, or a new key could sign "
+        "before every instance publishes it."
+    )
 SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": WARDEN_ISSUER}  # noqa: F405
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="") or "django.core.mail.backends.smtp.EmailBackend"

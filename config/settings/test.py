@@ -26,4 +26,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
 WARDEN_KEY_ENCRYPTION_KEY = "test-key-encryption-key"
+# A rotated key signs at once in unit tests; tests/e2e runs real instances with a real delay.
+WARDEN_KEY_PUBLISH_SECONDS = 0
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]

@@ -144,3 +144,36 @@ def test_scheduled_rotation_with_zero_days_rotates_now(api, user, login):
     result = rotate_if_older_than(0)
     assert result["rotated"] is True and result["kid"] != old_kid
     assert SigningKey.objects.get(kid=result["kid"]).state == SigningKey.State.CURRENT
+
+
+def test_jwks_is_served_from_the_key_ring_without_a_query_per_request(
+    api, db, django_assert_max_num_queries
+):
+    api.get("/.well-known/jwks.json")  # loads the ring
+    with django_assert_max_num_queries(0):
+        for _ in range(100):
+            assert api.get("/.well-known/jwks.json").status_code == 200
+
+
+def test_a_rotated_key_is_published_at_once_but_signs_only_after_the_publish_delay(
+    api, user, login, settings
+):
+    settings.WARDEN_KEY_PUBLISH_SECONDS = 65
+    old_kid = header_of(login()["access_token"])["kid"]
+    SigningKey.objects.update(created_at=timezone.now() - timedelta(days=1))
+    new = signing_key_rotate()
+    assert set(jwks_kids(api)) == {old_kid, new.kid}, "published at once"
+    assert header_of(login()["access_token"])["kid"] == old_kid, "the old key still signs"
+    SigningKey.objects.filter(pk=new.pk).update(created_at=timezone.now() - timedelta(seconds=66))
+    tokens.keyring.invalidate()
+    assert header_of(login()["access_token"])["kid"] == new.kid
+
+
+def test_the_database_refuses_a_second_current_key(db):
+    from django.db import IntegrityError, transaction
+
+    tokens.signing_key_ensure()
+    extra = tokens.signing_key_generate(algorithm="RS256")
+    extra.state = SigningKey.State.CURRENT
+    with pytest.raises(IntegrityError), transaction.atomic():
+        extra.save()

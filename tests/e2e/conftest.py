@@ -16,6 +16,8 @@ from tests.e2e.services import make_inventory_app, make_orders_app
 from warden_client import ServiceTokenClient, TokenVerifier
 
 LOGIN_ATTEMPTS_LIMIT = 3
+KEYRING_REFRESH_SECONDS = 2
+KEY_PUBLISH_SECONDS = 4
 
 SEED = f"""
 import json
@@ -58,6 +60,9 @@ def fleet_env(e2e_ports, tmp_path_factory):
         LOGIN_ATTEMPTS_LIMIT=str(LOGIN_ATTEMPTS_LIMIT),
         LOGIN_IP_RATE="1000/m",
         TRUSTED_PROXY_COUNT="1",  # nginx appends the client address to X-Forwarded-For
+        # Real publish-before-sign timing, compressed so a rotation test takes seconds.
+        KEYRING_REFRESH_SECONDS=str(KEYRING_REFRESH_SECONDS),
+        KEY_PUBLISH_SECONDS=str(KEY_PUBLISH_SECONDS),
     )
     try:
         harness.manage(env, "migrate", "--noinput")
