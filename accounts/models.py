@@ -147,7 +147,7 @@ class SigningKey(models.Model):
 class ServiceClient(models.Model):
     name = models.CharField(max_length=150, unique=True)
     client_id = models.CharField(max_length=64, unique=True, editable=False)
-    # HMAC-SHA256 of a 256-bit generated secret: a slow hash buys nothing against a secret
+    # SHA-256 of a 256-bit generated secret: a slow hash buys nothing against a secret
     # that cannot be guessed, and would make every client_credentials call expensive.
     secret_hash = models.CharField(max_length=128, editable=False)
     allowed_scopes = models.JSONField(default=list, blank=True)

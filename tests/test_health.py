@@ -80,3 +80,16 @@ def test_production_settings_refuse_the_google_stand_in():
     env = {**PRODUCTION_ENV, "GOOGLE_OAUTH_BASE_URL": "http://127.0.0.1:8001"}
     result = run("import django; django.setup()", env)
     assert result.returncode != 0 and "GOOGLE_OAUTH_BASE_URL is for the local" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"WARDEN_KEY_ENCRYPTION_KEY": "too-short-0123456789"},
+        {"WARDEN_KEY_ENCRYPTION_KEYS": "a-long-enough-key-encryption-key-0001,short"},
+    ],
+)
+def test_production_refuses_a_key_encryption_key_under_32_characters(keys):
+    env = {**PRODUCTION_ENV, "WARDEN_KEY_ENCRYPTION_KEY": "", **keys}
+    result = run("import django; django.setup()", env)
+    assert result.returncode != 0 and "32 or more" in result.stderr

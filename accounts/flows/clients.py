@@ -63,6 +63,11 @@ def service_client_authenticate(
             type="client_auth", caller=caller, client=client, target=(client_id or "")[:64]
         )
         raise errors.invalid_client()
+    if tokens.secrets.digest_is_legacy(client.secret_hash):
+        # Stored before digests stopped depending on the key-encryption key: upgrade now.
+        ServiceClient.objects.filter(pk=client.pk).update(
+            secret_hash=tokens.secret_digest(client_secret)
+        )
     return client
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import tokens
 from accounts.audit import audit_record
+from accounts.flows.mfa import SEAL_PURPOSE as MFA_SEAL_PURPOSE
 from accounts.models import AuthSession, ConsumedToken, SigningKey, User
+from accounts.tokens.keyring import SEAL_PURPOSE as KEY_SEAL_PURPOSE
 
 _ROTATION_TRIES = 5
 
@@ -63,6 +66,30 @@ def signing_key_rotate_if_older(
         if key is not None and key.created_at > timezone.now() - age:
             return key, False
         return signing_key_rotate(algorithm=algorithm), True
+
+
+def secrets_reseal() -> dict[str, int]:
+    """Seal every secret at rest again under the newest key-encryption key: the private
+    signing keys and allauth's MFA secrets (TOTP secrets, recovery-code seeds)."""
+    resealed = {"signing_keys": 0, "mfa_secrets": 0}
+    with transaction.atomic():
+        for key in SigningKey.objects.select_for_update().exclude(state=SigningKey.State.RETIRED):
+            key.private_key_encrypted = tokens.secrets.reseal(
+                key.private_key_encrypted, purpose=KEY_SEAL_PURPOSE
+            )
+            key.save(update_fields=["private_key_encrypted"])
+            resealed["signing_keys"] += 1
+        for authenticator in Authenticator.objects.select_for_update():
+            data = dict(authenticator.data)
+            sealed = [field for field in ("secret", "seed") if isinstance(data.get(field), str)]
+            for field in sealed:
+                data[field] = tokens.secrets.reseal(data[field], purpose=MFA_SEAL_PURPOSE)
+            if sealed:
+                Authenticator.objects.filter(pk=authenticator.pk).update(data=data)
+                resealed["mfa_secrets"] += len(sealed)
+    tokens.keyring.invalidate()
+    audit_record(type="key_encryption_key_rotated", details=resealed)
+    return resealed
 
 
 def purge_expired() -> dict[str, int]:

@@ -23,7 +23,7 @@ from accounts.tokens import secrets
 
 ALGORITHMS = ("RS256", "ES256")
 KEYRING_MISS_INTERVAL = 1.0
-_SEAL = "signing-keys"
+SEAL_PURPOSE = "signing-keys"  # what private signing keys are sealed for (tokens.secrets)
 
 
 def refresh_interval() -> float:
@@ -63,13 +63,13 @@ def signing_key_generate(*, algorithm: str) -> SigningKey:
         kid=jwk["kid"],
         algorithm=algorithm,
         public_jwk=jwk,
-        private_key_encrypted=secrets.seal(pem, purpose=_SEAL),
+        private_key_encrypted=secrets.seal(pem, purpose=SEAL_PURPOSE),
     )
 
 
 def _load_private(key: SigningKey) -> Any:
     try:
-        pem = secrets.unseal(key.private_key_encrypted, purpose=_SEAL)
+        pem = secrets.unseal(key.private_key_encrypted, purpose=SEAL_PURPOSE)
     except secrets.SealBroken as exc:
         raise RuntimeError(
             f"Signing key {key.kid} cannot be decrypted: WARDEN_KEY_ENCRYPTION_KEY changed?"

@@ -255,8 +255,11 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 WARDEN_ISSUER = env("WARDEN_ISSUER", default="http://127.0.0.1:8000")
 WARDEN_AUDIENCE = env("WARDEN_AUDIENCE", default="warden")
 WARDEN_SIGNING_ALGORITHM = env("WARDEN_SIGNING_ALGORITHM", default="RS256")
-# Private signing keys are encrypted at rest with this; falls back to SECRET_KEY in development.
+# Private signing keys and MFA secrets are sealed at rest with keys derived (HKDF) from this;
+# falls back to SECRET_KEY in development. To rotate it: WARDEN_KEY_ENCRYPTION_KEYS=new,old,
+# then `manage.py rotate_key_encryption_key`, then drop the old one.
 WARDEN_KEY_ENCRYPTION_KEY = env("WARDEN_KEY_ENCRYPTION_KEY", default="")
+WARDEN_KEY_ENCRYPTION_KEYS = env.list("WARDEN_KEY_ENCRYPTION_KEYS", default=[])
 WARDEN_ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("ACCESS_TOKEN_LIFETIME", default=900))
 WARDEN_REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("REFRESH_TOKEN_LIFETIME", default=7 * 24 * 3600)

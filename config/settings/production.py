@@ -15,7 +15,11 @@ if SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 require("ALLOWED_HOSTS", ALLOWED_HOSTS)
 WARDEN_KEY_ENCRYPTION_KEY = env("WARDEN_KEY_ENCRYPTION_KEY", default="")
-require("WARDEN_KEY_ENCRYPTION_KEY", WARDEN_KEY_ENCRYPTION_KEY)
+WARDEN_KEY_ENCRYPTION_KEYS = env.list("WARDEN_KEY_ENCRYPTION_KEYS", default=[])
+if not WARDEN_KEY_ENCRYPTION_KEYS:
+    require("WARDEN_KEY_ENCRYPTION_KEY", WARDEN_KEY_ENCRYPTION_KEY)
+if any(len(k) < 32 for k in WARDEN_KEY_ENCRYPTION_KEYS or [WARDEN_KEY_ENCRYPTION_KEY]):
+    raise ImproperlyConfigured("Each key-encryption key must be 32 or more random characters.")
 WARDEN_ISSUER = env("WARDEN_ISSUER", default="")
 require("WARDEN_ISSUER", WARDEN_ISSUER)
 if WARDEN_KEY_PUBLISH_SECONDS <= WARDEN_KEYRING_REFRESH_SECONDS:  # noqa: F405
