@@ -7,13 +7,14 @@ the admin's forms and the manager alike, and deactivation is a plain field edit 
 from allauth.account import signals as allauth_signals
 from allauth.mfa import signals as mfa_signals
 from allauth.socialaccount.signals import social_account_added
+from django.contrib.auth.hashers import is_password_usable
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from accounts import allauth_compat, tokens
 from accounts.audit import Caller, audit_record
-from accounts.flows import google, users
+from accounts.flows import google, sessions, users
 from accounts.models import AuditEvent, AuthSession, ServiceClient, User
 
 
@@ -24,13 +25,26 @@ def give_new_users_the_default_role(sender, instance: User, created: bool, **kwa
 
 
 @receiver(pre_save, sender=User)
-def remember_active_flag(sender, instance: User, **kwargs) -> None:
+def remember_active_flag_and_password(sender, instance: User, **kwargs) -> None:
     update_fields = kwargs.get("update_fields")
-    if update_fields is not None and "is_active" not in update_fields:
+    if update_fields is not None and not {"is_active", "password"} & set(update_fields):
         return
     if instance.pk and not kwargs.get("raw"):
-        previous = User.objects.filter(pk=instance.pk).values_list("is_active", flat=True).first()
-        instance._was_active = previous
+        previous = User.objects.filter(pk=instance.pk).values_list("is_active", "password").first()
+        if previous is not None:
+            instance._was_active = previous[0]
+            instance._had_password = is_password_usable(previous[1])
+
+
+@receiver(post_save, sender=User)
+def end_sessions_when_the_password_is_removed(sender, instance: User, **kwargs) -> None:
+    """A password made unusable (allauth does it when the owner of an address signs in with a
+    provider that verified it, to lock out whoever registered it unverified) ends every API
+    session: whoever knew that password keeps no refresh token either."""
+    if getattr(instance, "_had_password", False) and not instance.has_usable_password():
+        instance._had_password = False
+        audit_record(type="password_removed", target=str(instance.public_id))
+        sessions.user_sessions_revoke_all(user=instance, reason="password_removed")
 
 
 @receiver(post_save, sender=User)

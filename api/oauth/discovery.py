@@ -46,13 +46,13 @@ class DiscoveryApi(APIView):
                 "introspection_endpoint": base + reverse("api:introspect"),
                 "revocation_endpoint": base + reverse("api:revoke"),
                 "userinfo_endpoint": base + reverse("api:me"),
+                # Only what is served: no authorization endpoint yet, so no response types
+                # and no ID tokens; no JWT client authentication yet, so no assertion algs.
                 "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-                "response_types_supported": ["token"],
+                "response_types_supported": [],
                 "token_endpoint_auth_methods_supported": client_auth,
                 "introspection_endpoint_auth_methods_supported": client_auth,
                 "revocation_endpoint_auth_methods_supported": [*client_auth, "none"],
-                "token_endpoint_auth_signing_alg_values_supported": list(tokens.ALGORITHMS),
-                "id_token_signing_alg_values_supported": list(tokens.ALGORITHMS),
                 "subject_types_supported": ["public"],
                 "claims_supported": [
                     "sub",

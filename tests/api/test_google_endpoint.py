@@ -298,3 +298,44 @@ def test_account_with_a_second_factor_still_asks_for_it(api, google, user):
     assert response.status_code == 401
     assert response.json()["error"] == "mfa_required" and response.json()["mfa_token"]
     assert "access_token" not in response.json()
+
+
+@override_settings(ACCOUNT_EMAIL_VERIFICATION="optional")
+def test_the_squatters_api_sessions_end_when_the_owner_arrives_with_google(api, google, make_user):
+    from accounts.models import AuditEvent, AuthSession
+
+    make_user("ann@example.com", verified=False)
+    squatter = api.post(
+        "/api/auth/login", {"email": "ann@example.com", "password": PASSWORD}, format="json"
+    ).json()
+    assert exchange(api, google.id_token(email="ann@example.com")).status_code == 200
+
+    verify = api.get("/api/auth/verify", HTTP_AUTHORIZATION=f"Bearer {squatter['access_token']}")
+    assert verify.status_code == 401
+    refresh = api.post(
+        "/api/auth/refresh", {"refresh_token": squatter["refresh_token"]}, format="json"
+    )
+    assert refresh.status_code == 400
+    assert AuthSession.objects.get(pk=verify_sid(squatter)).revoke_reason == "password_removed"
+    assert AuditEvent.objects.filter(type="password_removed").count() == 1
+
+
+def verify_sid(pair: dict) -> str:
+    from tests.helpers import claims_of
+
+    return claims_of(pair["access_token"])["sid"]
+
+
+def test_a_google_sign_in_finished_with_totp_is_recorded_as_google_and_totp(api, google, user):
+    from accounts.models import AuthSession
+    from tests.mfa_support import enrol_totp, totp_code
+
+    secret = enrol_totp(user)
+    challenge = exchange(api, google.id_token(email="ann@example.com")).json()
+    done = api.post(
+        "/api/auth/login/mfa",
+        {"mfa_token": challenge["mfa_token"], "code": totp_code(secret)},
+        format="json",
+    )
+    assert done.status_code == 200
+    assert AuthSession.objects.get(pk=verify_sid(done.json())).method == "google+totp"
