@@ -54,21 +54,18 @@ def end_sessions_of_deactivated_users(sender, instance: User, created: bool, **k
         users.user_active_changed(user=instance)
 
 
-@receiver(pre_delete, sender=User)
-def end_sessions_of_deleted_users(sender, instance: User, **kwargs) -> None:
-    for sid in AuthSession.objects.filter(user=instance).values_list("pk", flat=True):
-        tokens.mark_session_dead(str(sid))
-
-
-# A row deleted in the admin (or by purge) must not stay "live" in the revocation cache.
+# A session deleted while its access tokens may still be live (in the admin, or with its user;
+# the purge deletes only long-dead ones) is revoked, and leaves a tombstone for reloads. The
+# cascade from a deleted user reaches this receiver for each of its sessions.
 @receiver(pre_delete, sender=AuthSession)
 def end_deleted_session(sender, instance: AuthSession, **kwargs) -> None:
-    tokens.mark_session_dead(str(instance.pk))
+    if instance.is_live:
+        tokens.revocation.mark_session_deleted(str(instance.pk))
 
 
 @receiver(pre_delete, sender=ServiceClient)
 def end_deleted_client(sender, instance: ServiceClient, **kwargs) -> None:
-    tokens.mark_client_state(instance.client_id, live=False)
+    tokens.mark_client_state(instance.client_id, live=False, deleted=True)
 
 
 # --- Audit of changes made through allauth's pages or the admin ---------------------------------

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.views import APIView
 
 from accounts import errors, metrics, ratelimit, tokens
+from accounts.outages import CACHE_ERRORS
 from api.common import NO_STORE, OAuthError, bearer_token, caller_of
 from api.exceptions import auth_error_json
 from api.inputs import Param
@@ -47,7 +48,12 @@ def guessing_stopped(request) -> None:
     ip = caller_of(request).ip
     if ratelimit.exempt(ip):
         return
-    retry_after = ratelimit.record_failure(ratelimit.token_guess_limit(), ip or "unknown")
+    try:
+        retry_after = ratelimit.record_failure(ratelimit.token_guess_limit(), ip or "unknown")
+    except CACHE_ERRORS:
+        # The token is refused anyway; without Redis the guess goes uncounted, not the answer
+        # turned into a 503 (verify must answer as it would with Redis).
+        return
     if retry_after:
         raise errors.AuthError(
             "rate_limited",

@@ -1,23 +1,34 @@
-"""Revocation state: whether a session, a service client and one access token are still live.
+"""Revocation state: is a token's session, its service client, or the token itself revoked?
 
-The database is the truth: a cache miss reads it and stores the answer with `add`, so a
-concurrent revocation's `set` is never overwritten by a stale read. A cache not shared by every
-worker (the local-memory one) could miss another process's revocation, so then verify always
-asks the database.
+The database is the truth, and nothing cached may ever say "live" against it. Two modes:
+
+- Per-process caches only (the local-memory default): another worker's revocation would be
+  invisible, so every check asks the database (one query).
+- Shared (Redis): each process holds the set of what was revoked within one access-token
+  lifetime (memory bounded by revocations, not by sessions), loaded from the database and kept
+  current by revocation events on a Redis channel (accounts/tokens/revocation_bus.py), so a
+  check does no I/O at all. The set is re-read from the database every few seconds, and
+  whenever the channel was lost (Redis restarted, failed over, emptied or restored from an old
+  snapshot: Redis holds no liveness, so none of that can resurrect a revoked session); until the
+  channel is back, every check asks the database.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from accounts.models import AuthSession, ConsumedToken, ServiceClient
+from accounts.tokens import revocation_bus
 
+SESSION_DEAD, CLIENT_DEAD, TOKEN_REVOKED = "session revoked", "client revoked", "token revoked"
+TOMBSTONE = "revocation"  # ConsumedToken.kind of deleted sessions and clients
 SHARED_CACHE_BACKENDS = (
     "config.cache.WardenRedisCache",  # Django's Redis backend, one client per pool
     "django.core.cache.backends.redis.",
@@ -36,21 +47,10 @@ def cache_is_shared() -> bool:
     return bool(value)
 
 
-def _state_ttl() -> int:
+def _horizon() -> timedelta:
+    """How long a revocation matters: the longest an access token minted before it can live."""
     lifetime = max(settings.WARDEN_ACCESS_TOKEN_LIFETIME, settings.WARDEN_SERVICE_TOKEN_LIFETIME)
-    return int(lifetime.total_seconds()) + settings.WARDEN_CLOCK_LEEWAY
-
-
-def _session_key(sid: str) -> str:
-    return f"live:sid:{sid}"
-
-
-def _client_key(client_id: str) -> str:
-    return f"live:client:{client_id}"
-
-
-def _token_key(jti: str) -> str:
-    return f"revoked:jti:{jti}"
+    return lifetime + timedelta(seconds=settings.WARDEN_CLOCK_LEEWAY)
 
 
 def revoked_token_id(jti: str) -> str:
@@ -58,7 +58,7 @@ def revoked_token_id(jti: str) -> str:
     return f"access:{jti}"
 
 
-SESSION_DEAD, CLIENT_DEAD, TOKEN_REVOKED = "session revoked", "client revoked", "token revoked"
+# --- The database's answer ----------------------------------------------------------------------
 
 
 def _state_in_db(*, sid: str | None, client_id: str | None, jti: str) -> str | None:
@@ -81,52 +81,157 @@ def _state_in_db(*, sid: str | None, client_id: str | None, jti: str) -> str | N
     return TOKEN_REVOKED if row else None
 
 
+def _snapshot() -> tuple[dict[str, float], set[str], dict[str, float]]:
+    """Everything revoked that can still matter: sessions, clients, single tokens."""
+    now = timezone.now()
+    since, keep = now - _horizon(), time.time() + _horizon().total_seconds()
+    sessions: dict[str, float] = {}
+    for sid, revoked_at in AuthSession.objects.filter(
+        state=AuthSession.State.REVOKED, revoked_at__gt=since
+    ).values_list("pk", "revoked_at"):
+        sessions[str(sid)] = (revoked_at + _horizon()).timestamp()
+    # Ended without a revocation: past the absolute lifetime, or a user switched off in bulk.
+    ended = AuthSession.objects.filter(state=AuthSession.State.ACTIVE).filter(
+        Q(expires_at__lte=now, expires_at__gt=since) | Q(user__is_active=False)
+    )
+    for sid in ended.order_by().values_list("pk", flat=True):
+        sessions[str(sid)] = keep
+    clients = set(ServiceClient.objects.filter(is_active=False).values_list("client_id", flat=True))
+    single: dict[str, float] = {}
+    for ident, expires_at in ConsumedToken.objects.filter(
+        kind__in=("access_revoked", TOMBSTONE), expires_at__gt=now
+    ).values_list("jti", "expires_at"):
+        kind, _, value = ident.partition(":")
+        if kind == "access":
+            single[value] = expires_at.timestamp()
+        elif kind == "sid":
+            sessions[value] = expires_at.timestamp()
+        elif kind == "client":
+            clients.add(value)
+    return sessions, clients, single
+
+
+# --- The in-process set ---------------------------------------------------------------------------
+
+
+class RevokedSet:
+    """What this process knows to be revoked; trusted only while it is provably current."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[str, float] = {}
+        self._clients: set[str] = set()
+        self._tokens: dict[str, float] = {}
+        self._loaded_at = 0.0  # monotonic; 0: never loaded
+        self._loaded_for = -1  # the bus generation the snapshot was taken under
+
+    def reset(self) -> None:
+        with self._lock:
+            self._sessions, self._clients, self._tokens = {}, set(), {}
+            self._loaded_at, self._loaded_for = 0.0, -1
+
+    def apply(self, kind: str, ident: str, until: float) -> None:
+        with self._lock:
+            if kind == "session":
+                self._sessions[ident] = until
+            elif kind == "client":
+                self._clients.add(ident)
+            elif kind == "client_live":
+                self._clients.discard(ident)
+            elif kind == "token":
+                self._tokens[ident] = until
+
+    def current(self) -> bool:
+        """Loaded under the live channel and recently enough; reload when due (one caller)."""
+        generation = revocation_bus.generation() if revocation_bus.wanted() else 0
+        if generation < 0:
+            return False  # the channel is down: nothing in process can be trusted
+        due = time.monotonic() - self._loaded_at > settings.WARDEN_REVOCATION_RESYNC_SECONDS
+        if (due or self._loaded_for != generation) and self._lock.acquire(blocking=False):
+            try:
+                sessions, clients, single = _snapshot()
+                self._sessions, self._clients, self._tokens = sessions, clients, single
+                self._loaded_at, self._loaded_for = time.monotonic(), generation
+            finally:
+                self._lock.release()
+        return self._loaded_for == generation and self._loaded_at > 0
+
+    def reason(self, *, sid: str | None, client_id: str | None, jti: str) -> str | None:
+        now = time.time()
+        if sid is not None and self._sessions.get(sid, 0) > now:
+            return SESSION_DEAD
+        if sid is None and client_id in self._clients:
+            return CLIENT_DEAD
+        if self._tokens.get(jti, 0) > now:
+            return TOKEN_REVOKED
+        return None
+
+    def size(self) -> int:
+        return len(self._sessions) + len(self._clients) + len(self._tokens)
+
+
+revoked = RevokedSet()
+revocation_bus.receiver = revoked.apply
+
+
+def _in_process() -> bool:
+    """Whether the in-process set may answer: with Redis (its channel keeps every process
+    current), or with a cache forced "shared" that is not Redis, which declares a single
+    process (memcached, shared but without a channel, is not trusted this way)."""
+    if not cache_is_shared():
+        return False
+    backend = settings.CACHES["default"]["BACKEND"]
+    return revocation_bus.wanted() or backend.endswith("LocMemCache")
+
+
 def access_token_state(*, sid: str | None, client_id: str | None, jti: str, exp: int) -> str | None:
     """Why a verified access token is refused (session or client ended, token revoked), or
-    None: it is live. With a shared cache, one round trip and no query in the steady state."""
-    if not cache_is_shared():
-        return _state_in_db(sid=sid, client_id=client_id, jti=jti)
-    subject_key = _session_key(sid) if sid is not None else _client_key(client_id)
-    token_key = _token_key(jti)
-    cached = cache.get_many([subject_key, token_key])
-    subject, token = cached.get(subject_key), cached.get(token_key)
-    if subject == 0:
-        return SESSION_DEAD if sid is not None else CLIENT_DEAD
-    if token == 1:
-        return TOKEN_REVOKED
-    if subject is not None and token is not None:
-        return None
-    reason = _state_in_db(sid=sid, client_id=client_id, jti=jti)
-    subject_dead = reason in (SESSION_DEAD, CLIENT_DEAD)
-    if subject is None:
-        cache.add(subject_key, 0 if subject_dead else 1, _state_ttl())
-    if token is None and not subject_dead:
-        cache.add(token_key, 1 if reason == TOKEN_REVOKED else 0, _token_ttl(exp))
-    return reason
+    None: it is live. No I/O in the steady state with Redis (see above)."""
+    if _in_process() and revoked.current():
+        return revoked.reason(sid=sid, client_id=client_id, jti=jti)
+    return _state_in_db(sid=sid, client_id=client_id, jti=jti)
 
 
-def _token_ttl(exp: int) -> int:
-    return max(1, int(exp - time.time()) + settings.WARDEN_CLOCK_LEEWAY)
+# --- Publishing revocations ---------------------------------------------------------------------
 
 
-def mark_token_revoked(jti: str, *, exp: int) -> None:
-    """Publish a revoked access token, before the revoking transaction commits (see below)."""
-    cache.set(_token_key(jti), 1, _token_ttl(exp))
+def _publish(kind: str, ident: str, until: float) -> None:
+    """This process knows at once; every other one when the change commits."""
+    revoked.apply(kind, ident, until)
+
+    def committed() -> None:
+        revoked.apply(kind, ident, until)  # again: a reload meanwhile may have dropped it
+        if revocation_bus.wanted():
+            revocation_bus.publish(kind, ident, until)
+
+    transaction.on_commit(committed)
 
 
 def mark_session_dead(sid: str) -> None:
-    """Publish a revocation to every instance at once.
-
-    Written before the revoking transaction commits: a reader that saw the still-active row
-    can then only `add`, which loses to this `set`. A rollback leaves a spurious denial for
-    one access-token lifetime at worst, failing closed.
-    """
-    cache.set(_session_key(sid), 0, _state_ttl())
+    _publish("session", sid, time.time() + _horizon().total_seconds())
 
 
-def mark_client_state(client_id: str, *, live: bool) -> None:
+def mark_session_deleted(sid: str) -> None:
+    """A deleted session leaves a tombstone, so a reload from the database still knows it."""
+    _tombstone(f"sid:{sid}")
+    mark_session_dead(sid)
+
+
+def mark_token_revoked(jti: str, *, exp: int) -> None:
+    _publish("token", jti, exp + settings.WARDEN_CLOCK_LEEWAY)
+
+
+def mark_client_state(client_id: str, *, live: bool, deleted: bool = False) -> None:
+    if deleted:
+        _tombstone(f"client:{client_id}")
     if live:
-        # Re-activation must not be trusted before it commits: drop the entry, let DB answer.
-        transaction.on_commit(lambda: cache.delete(_client_key(client_id)))
+        # Trusted again only once the reactivation commits.
+        transaction.on_commit(lambda: _publish("client_live", client_id, 0))
     else:
-        cache.set(_client_key(client_id), 0, _state_ttl())
+        _publish("client", client_id, 0)
+
+
+def _tombstone(ident: str) -> None:
+    ConsumedToken.objects.get_or_create(
+        jti=ident, defaults={"kind": TOMBSTONE, "expires_at": timezone.now() + _horizon()}
+    )

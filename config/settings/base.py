@@ -1,6 +1,5 @@
 """Warden settings, read from the environment with safe development defaults."""
 
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -250,45 +249,9 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
-# --- Tokens -----------------------------------------------------------------------------------
+# --- Tokens: lifetimes, keys, revocation (config/settings/tokens.py) ------------------------
 
-WARDEN_ISSUER = env("WARDEN_ISSUER", default="http://127.0.0.1:8000")
-WARDEN_AUDIENCE = env("WARDEN_AUDIENCE", default="warden")
-WARDEN_SIGNING_ALGORITHM = env("WARDEN_SIGNING_ALGORITHM", default="RS256")
-# Private signing keys and MFA secrets are sealed at rest with keys derived (HKDF) from this;
-# falls back to SECRET_KEY in development. To rotate it: WARDEN_KEY_ENCRYPTION_KEYS=new,old,
-# then `manage.py rotate_key_encryption_key`, then drop the old one.
-WARDEN_KEY_ENCRYPTION_KEY = env("WARDEN_KEY_ENCRYPTION_KEY", default="")
-WARDEN_KEY_ENCRYPTION_KEYS = env.list("WARDEN_KEY_ENCRYPTION_KEYS", default=[])
-WARDEN_ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("ACCESS_TOKEN_LIFETIME", default=900))
-WARDEN_REFRESH_TOKEN_LIFETIME = timedelta(
-    seconds=env.int("REFRESH_TOKEN_LIFETIME", default=7 * 24 * 3600)
-)
-WARDEN_SESSION_LIFETIME = timedelta(seconds=env.int("SESSION_LIFETIME", default=30 * 24 * 3600))
-WARDEN_SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.int("SERVICE_TOKEN_LIFETIME", default=900))
-WARDEN_MFA_TOKEN_LIFETIME = timedelta(seconds=env.int("MFA_TOKEN_LIFETIME", default=300))
-# A refresh token presented again within this many seconds of its exchange (a retry after a lost
-# answer, or a client racing itself) gets the same successor; later reuse revokes the session.
-WARDEN_REFRESH_REUSE_GRACE = env.int("REFRESH_REUSE_GRACE_SECONDS", default=5)
-WARDEN_CLOCK_LEEWAY = env.int("TOKEN_LEEWAY_SECONDS", default=30)
-# Each process reloads the signing keys this often; a new key signs only once it is older than
-# WARDEN_KEY_PUBLISH_SECONDS, so every instance publishes it (JWKS) before any token needs it.
-WARDEN_KEYRING_REFRESH_SECONDS = env.int("KEYRING_REFRESH_SECONDS", default=60)
-WARDEN_KEY_PUBLISH_SECONDS = env.int(
-    "KEY_PUBLISH_SECONDS", default=WARDEN_KEYRING_REFRESH_SECONDS + 5
-)
-# Revocation state lives in the cache only when every instance shares it: "auto" trusts Redis
-# and never the per-process local-memory cache; "true"/"false" override.
-WARDEN_SHARED_CACHE = env("WARDEN_SHARED_CACHE", default="auto")
-
-# Only what simplejwt's classes that Warden uses read: the token classes (type and jti claim
-# names) and JWTAuthentication (the header scheme). Keys, algorithm, iss, aud and lifetimes are
-# Warden's own settings, read by accounts/tokens/jwt.py's backend (its docstring says why).
-SIMPLE_JWT = {
-    "TOKEN_TYPE_CLAIM": "token_type",
-    "JTI_CLAIM": "jti",
-    "AUTH_HEADER_TYPES": ("Bearer",),
-}
+from .tokens import *  # noqa: E402, F403
 
 # --- API --------------------------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ if WARDEN_KEY_PUBLISH_SECONDS <= WARDEN_KEYRING_REFRESH_SECONDS:  # noqa: F405
         "KEY_PUBLISH_SECONDS must exceed KEYRING_REFRESH_SECONDS, or a new key could sign "
         "before every instance publishes it."
     )
-SIMPLE_JWT = {**SIMPLE_JWT, "ISSUER": WARDEN_ISSUER}  # noqa: F405
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="") or "django.core.mail.backends.smtp.EmailBackend"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"

@@ -260,6 +260,16 @@ class PrivateRedis(_Server):
         finally:
             client.close()
 
+    def snapshot(self) -> None:
+        """Write dump.rdb now; the next start() loads it (the state of this moment)."""
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        try:
+            client.save()
+        finally:
+            client.close()
+
     def flush(self) -> None:
         import redis
 

@@ -52,12 +52,21 @@ def probes(stack: Stack, tokens: dict) -> dict:
 
 
 # Endpoints that may still answer normally without the backend: jwks serves the keys each worker
-# holds in memory, discovery needs nothing. Without Redis, refresh needs only the database: the
-# first exchange succeeds, later rounds present the rotated token again and are refused (400)
-# inside the reuse grace window.
+# holds in memory, discovery needs nothing. Without Redis, what needs only the database answers
+# as with Redis: refresh (later rounds repeat the rotated token: the grace answer, or a refusal
+# once the session is revoked), and verify, introspection and me, which ask the database while
+# the revocation channel is down (a logout meanwhile is checked below).
 MAY_ANSWER = {
     "database": {"jwks": {200}, "openid-configuration": {200}},
-    "cache": {"jwks": {200}, "openid-configuration": {200}, "refresh": {200, 400}},
+    "cache": {
+        "jwks": {200},
+        "openid-configuration": {200},
+        "refresh": {200, 400},
+        "verify (unknown session)": {200, 401},
+        "introspect": {200},
+        "revoke": {200},
+        "me": {200, 401},
+    },
 }
 
 
@@ -156,14 +165,47 @@ def test_postgres_outage_answers_503_and_recovers(stack):
 
 def test_redis_outage_answers_503_and_recovers(stack):
     tokens = fresh_tokens(stack)
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert stack.get("/api/auth/verify", headers=bearer).status_code == 200
     stack.redis.stop()
     try:
         counts = outage_round(stack, tokens, "cache")
+        # A logout while Redis is away (revoke needs the client-auth limiter, which fails
+        # closed): every worker refuses the session's token at once.
+        logout = stack.post("/api/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+        assert logout.status_code == 204, logout.text
+        assert {stack.get("/api/auth/verify", headers=bearer).status_code for _ in range(6)} == {
+            401
+        }
     finally:
         seconds = recover(stack, stack.redis.start)
     report("Redis stopped", counts, seconds)
+    # Redis came back empty: nothing it holds (or lacks) makes the revoked session live again.
+    assert {stack.get("/api/auth/verify", headers=bearer).status_code for _ in range(6)} == {401}
     after_recovery_everything_answers(stack)
     assert_no_secrets_logged(stack, tokens)
+
+
+def test_redis_restored_from_a_snapshot_before_a_logout_resurrects_nothing(stack):
+    tokens = fresh_tokens(stack)
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    def verify_statuses() -> set[int]:
+        return {stack.get("/api/auth/verify", headers=bearer).status_code for _ in range(6)}
+
+    assert verify_statuses() == {200}  # every worker has seen the session live
+    stack.redis.snapshot()  # Redis as it was before the logout
+    logout = stack.post("/api/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert logout.status_code == 204
+    assert verify_statuses() == {401}
+    stack.redis.stop()
+    recover(stack, stack.redis.start)  # comes back with the pre-logout snapshot
+    assert verify_statuses() == {401}
+    stack.redis.flush()  # and emptied
+    assert verify_statuses() == {401}
+    stack.redis.stop()
+    stack.redis.start()
+    assert verify_statuses() == {401}
 
 
 def test_sign_ins_during_a_database_outage_do_not_spend_the_attempts_budget(stack):
