@@ -75,17 +75,21 @@ check('seed000 AuthClient refreshes when its token expires', async () => {
 
 // --- Seed 001: AuthClient (JavaScript) with client_id/client_secret, password grant ------------
 
-function seed001Client({ fix = false } = {}) {
+// The one-line changes README "Coming from the seeds" recommends, as written there.
+const KEEP_NEW_REFRESH_TOKEN = {
+  '    this.accessToken = response.data.access_token;\n  }\n  // Middleware':
+    '    this.accessToken = response.data.access_token;\n' +
+    '    this.refreshToken = response.data.refresh_token;\n  }\n  // Middleware',
+};
+const CHECK_EXPIRY = {
+  'return false; // Simplified for illustration':
+    "return !this.accessToken || JSON.parse(Buffer.from(this.accessToken.split('.')[1], 'base64url')).exp - 30 < Date.now() / 1000;",
+};
+
+function seed001Client({ fixes = [] } = {}) {
   const { AuthClient } = loadSnippets(['seed001_auth_client.js'], {
     exports: ['AuthClient'],
-    // The one-line change README "Coming from the seeds" recommends: keep the new refresh token.
-    replace: fix
-      ? {
-          '    this.accessToken = response.data.access_token;\n  }\n  // Middleware':
-            '    this.accessToken = response.data.access_token;\n' +
-            '    this.refreshToken = response.data.refresh_token;\n  }\n  // Middleware',
-        }
-      : {},
+    replace: Object.assign({}, ...fixes),
   });
   return loadSnippets(['seed001_usage.js'], {
     scope: { AuthClient, axios },
@@ -113,7 +117,7 @@ check('seed001 as written: login, calls, one refresh; the kept token ends the se
 });
 
 check('seed001 with the one-line fix refreshes as often as it likes', async () => {
-  const { authClient, fetchUserData } = seed001Client({ fix: true });
+  const { authClient, fetchUserData } = seed001Client({ fixes: [KEEP_NEW_REFRESH_TOKEN] });
   await authClient.login(USER, PASSWORD);
   for (let round = 0; round < 2; round += 1) {
     await sleep(GRACE + 0.3);
@@ -123,6 +127,15 @@ check('seed001 with the one-line fix refreshes as often as it likes', async () =
   // isTokenExpired() always says false, so authHeader() never refreshes: an expired token goes out.
   await sleep(claimsOf(authClient.accessToken).exp - Date.now() / 1000 + 0.2);
   assert.equal(await statusOf(fetchUserData()), 401);
+});
+
+check('seed001 with both one-line fixes renews an expired token itself', async () => {
+  const { authClient, fetchUserData } = seed001Client({ fixes: [KEEP_NEW_REFRESH_TOKEN, CHECK_EXPIRY] });
+  await authClient.login(USER, PASSWORD);
+  const first = authClient.accessToken;
+  await sleep(claimsOf(first).exp - Date.now() / 1000 + 0.2);
+  assert.equal((await fetchUserData()).email, USER);
+  assert.notEqual(authClient.accessToken, first);
 });
 
 // --- Seed 003: central auth API, gateway, RBAC, service tokens ---------------------------------

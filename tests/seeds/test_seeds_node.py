@@ -98,4 +98,4 @@ def test_seed_snippets_work_against_warden_as_written(npm_packages, seeds_warden
     log = seeds_warden["process"].log()[-4000:]
     assert result.returncode == 0, f"{output_of(result)}\n--- warden log\n{log}"
     passed = [line[3:] for line in result.stdout.splitlines() if line.startswith("ok ")]
-    assert len(passed) == 7, output_of(result)
+    assert len(passed) == 8, output_of(result)
