@@ -240,3 +240,13 @@ def test_schema_lists_the_dialect_endpoints(api):
     for name in ("/auth/login", "/auth/verify", "/auth/refresh", "/auth/google"):
         assert name in paths
     assert "/api/auth/token/refresh" in paths and "/api/auth/validate" in paths
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"])
+def test_seed003_api_answers_cors_preflights_like_the_api(api):
+    response = api.options(
+        "/auth/login",
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
