@@ -78,9 +78,16 @@ $(JS_SDK)/node_modules/.installed: $(JS_SDK)/package.json $(JS_SDK)/package-lock
 	cd $(JS_SDK) && npm ci --no-audit --no-fund
 	@touch $@
 
+# The seed documents' client code (tests/seeds) runs against Warden with its own npm packages.
+SEED_FIXTURES := tests/seeds
+$(SEED_FIXTURES)/node_modules/.installed: $(SEED_FIXTURES)/package.json $(SEED_FIXTURES)/package-lock.json
+	cd $(SEED_FIXTURES) && npm ci --no-audit --no-fund
+	@touch $@
+
 js-deps:
 	@if command -v npm >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory $(JS_SDK)/node_modules/.installed; \
+		$(MAKE) --no-print-directory $(SEED_FIXTURES)/node_modules/.installed; \
 	else echo "Not installed: npm (the TypeScript SDK tests will skip)."; fi
 
 # --- Benchmark (bench/run.py): Warden vs vanilla SimpleJWT under one gunicorn setup, on

@@ -41,7 +41,9 @@ class Caller:
 
     @property
     def channel(self) -> str:
-        return "api" if self.request and self.request.path.startswith("/api/") else "web"
+        # /auth/ is seed 003's JSON API at the root (api/dialects.py)
+        api = self.request and self.request.path.startswith(("/api/", "/auth/"))
+        return "api" if api else "web"
 
 
 def audit_record(

@@ -24,8 +24,17 @@ from api.inputs import Param, RefreshInput, validated
 
 
 class LoginInput(serializers.Serializer):
-    email = Param(help_text="The account's email address.")
+    email = Param(required=False, help_text="The account's email address.")
+    username = Param(required=False, help_text="The email address, by its OAuth name.")
     password = Param()
+
+    def validate(self, attrs):
+        email, username = attrs.pop("email", None), attrs.pop("username", None)
+        if email and username and email != username:
+            raise serializers.ValidationError({"email": "Send email or username, not both."})
+        if not (email or username):
+            raise serializers.ValidationError({"email": "required"}, code="required")
+        return {**attrs, "email": email or username}
 
 
 class GoogleLoginInput(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api import auth, users, verify
+from api import auth, dialects, users, verify
 from api.oauth import introspection, token
 
 app_name = "api"
@@ -20,6 +20,9 @@ urlpatterns = [
     path("auth/logout", auth.LogoutApi.as_view(), name="logout"),
     # Gateways and services
     path("auth/verify", verify.verify, name="verify"),
+    # The seed documents' paths (api/dialects.py)
+    path("auth/token/refresh", dialects.TokenRefreshApi.as_view(), name="seed000-refresh"),
+    path("auth/validate", dialects.ValidateApi.as_view(), name="seed002-validate"),
     # The signed-in user, and admins
     path("auth/me", users.MeApi.as_view(), name="me"),
     path("auth/sessions", users.SessionListApi.as_view(), name="sessions"),

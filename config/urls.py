@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as pages
-from api import health
+from api import dialects, health
 from api.metrics import metrics_view
 from api.oauth import discovery
 
@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the docs page needs no inline JS.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    # Seed 003's central auth API, where its code calls it (api/dialects.py)
+    path("auth/", include((dialects.seed003_urlpatterns, "seed003"))),
     path(".well-known/jwks.json", discovery.JwksApi.as_view(), name="jwks"),
     path(
         ".well-known/openid-configuration",

@@ -162,6 +162,7 @@ def mfa_login_complete(
     code: str,
     caller: Caller,
     client: ServiceClient | None = None,
+    profile: str | None = None,
 ) -> tokens.Tokens:
     """Finish an API sign-in with a TOTP or recovery code; the mfa_token works exactly once.
 
@@ -225,7 +226,11 @@ def mfa_login_complete(
     authenticator.record_usage()
     first = claims.get("method", "password")
     return session_start(
-        user=user, method=f"{first}+{authenticator.type}", caller=caller, client=client
+        user=user,
+        method=f"{first}+{authenticator.type}",
+        caller=caller,
+        client=client,
+        profile=profile,
     )
 
 

@@ -16,9 +16,17 @@ from accounts.models import AuthSession, ConsumedToken, ServiceClient, User
 
 
 def session_start(
-    *, user: User, method: str, caller: Caller, client: ServiceClient | None = None
+    *,
+    user: User,
+    method: str,
+    caller: Caller,
+    client: ServiceClient | None = None,
+    profile: str | None = None,
 ) -> tokens.Tokens:
-    """Open a session (a refresh-token family) for an authenticated user; return the pair."""
+    """Open a session (a refresh-token family) for an authenticated user; return the pair.
+
+    `profile` names the claim profile of the access token (accounts/tokens/profiles.py).
+    """
     now, sid = timezone.now(), uuid.uuid4()
     refresh = tokens.opaque.refresh_token_new(sid)
     with transaction.atomic():  # the session and its audit record: one commit, not two
@@ -42,17 +50,23 @@ def session_start(
             target=str(session.pk),
             details={"method": method, "channel": caller.channel},
         )
-    return _session_tokens(session=session, user=user, refresh=refresh)
+    return _session_tokens(session=session, user=user, refresh=refresh, profile=profile)
 
 
-def _session_tokens(*, session: AuthSession, user: User, refresh: str) -> tokens.Tokens:
+def _session_tokens(
+    *, session: AuthSession, user: User, refresh: str, profile: str | None = None
+) -> tokens.Tokens:
     roles = selectors.user_roles(user=user)
-    access = tokens.access_token_for_user(user=user, session=session, roles=roles)
+    access = tokens.access_token_for_user(user=user, session=session, roles=roles, profile=profile)
     return tokens.Tokens.of(access=access, refresh=refresh)
 
 
 def session_refresh(
-    *, refresh_token: str, caller: Caller, client: ServiceClient | None = None
+    *,
+    refresh_token: str,
+    caller: Caller,
+    client: ServiceClient | None = None,
+    profile: str | None = None,
 ) -> tokens.Tokens:
     """Exchange a refresh token exactly once for its successor.
 
@@ -103,7 +117,7 @@ def session_refresh(
     if not user.is_active:
         session_revoke(session=session, reason="user_inactive", caller=caller)
         raise errors.invalid_grant("This account is inactive.")
-    return _session_tokens(session=session, user=user, refresh=successor)
+    return _session_tokens(session=session, user=user, refresh=successor, profile=profile)
 
 
 def _refresh_repeated(

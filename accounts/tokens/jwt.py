@@ -25,6 +25,7 @@ from rest_framework_simplejwt.tokens import Token
 from accounts.models import AuthSession, ServiceClient
 from accounts.tokens import secrets
 from accounts.tokens.keyring import keyring
+from accounts.tokens.profiles import profile_claims
 
 ACCESS_TYP = "at+jwt"
 MFA_TYP = "mfa+jwt"
@@ -187,7 +188,10 @@ class MfaToken(WardenToken):
     lifetime_setting = "WARDEN_MFA_TOKEN_LIFETIME"
 
 
-def access_token_for_user(*, user, session: AuthSession, roles: list[str]) -> AccessToken:
+def access_token_for_user(
+    *, user, session: AuthSession, roles: list[str], profile: str | None = None
+) -> AccessToken:
+    """A user's access token; `profile` (accounts/tokens/profiles.py) adds claims on top."""
     token = AccessToken()
     token["sub"] = str(user.public_id)
     token["email"] = user.email
@@ -195,6 +199,8 @@ def access_token_for_user(*, user, session: AuthSession, roles: list[str]) -> Ac
     token["sid"] = str(session.id)
     if session.client_id:
         token["client_id"] = session.client.client_id
+    for name, value in profile_claims(profile, sub=token["sub"], roles=roles).items():
+        token[name] = value
     return token
 
 

@@ -284,7 +284,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/(api|\.well-known)/.*$"
+CORS_URLS_REGEX = r"^/(api|auth|\.well-known)/.*$"  # auth/: seed 003 (api/dialects.py)
 
 # --- Static files and security ----------------------------------------------------------------
 

@@ -36,6 +36,14 @@ WARDEN_SHARED_CACHE = env("WARDEN_SHARED_CACHE", default="auto")
 # With Redis, each process re-reads what was revoked this often (accounts/tokens/revocation.py).
 WARDEN_REVOCATION_RESYNC_SECONDS = env.float("REVOCATION_RESYNC_SECONDS", default=5.0)
 
+# Seed dialects (accounts/flows/dialects.py): the seed documents' paths and field names, each
+# switchable; off answers 404. The dialects listed last also get their code's claim names in
+# the access tokens they issue (seed003: userId, role).
+WARDEN_DIALECT_SEED000 = env.bool("DIALECT_SEED000", default=True)  # POST /api/auth/token/refresh
+WARDEN_DIALECT_SEED002 = env.bool("DIALECT_SEED002", default=True)  # GET /api/auth/validate
+WARDEN_DIALECT_SEED003 = env.bool("DIALECT_SEED003", default=True)  # /auth/login, verify, ...
+WARDEN_SEED_CLAIMS_DIALECTS = env.list("SEED_CLAIMS_DIALECTS", default=["seed003"])
+
 # Only what simplejwt's classes that Warden uses read: the token classes (type and jti claim
 # names) and JWTAuthentication (the header scheme). Keys, algorithm, iss, aud and lifetimes are
 # Warden's own settings, read by accounts/tokens/jwt.py's backend (its docstring says why).
