@@ -14,7 +14,12 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -141,34 +146,41 @@ def seed003_login_answer(result) -> Response:
     )
 
 
-class Seed003LoginApi(DialectApi):
-    """Sign in with email and password: `{token, refreshToken, user: {userId, email, role}}`."""
+class Seed003SignInApi(DialectApi):
+    """Sign in with email and password: `{token, refreshToken, user: {userId, email, role}}`.
+
+    The second step (`flow` = mfa_login_complete) answers alike."""
 
     dialect = SEED003
+    inputs: type[serializers.Serializer] = Seed003LoginInput
+    flow = staticmethod(password_login)
 
-    @extend_schema(request=Seed003LoginInput, responses={200: Seed003LoginOutput, **LOGIN_ERRORS})
     def post(self, request):
         caller = caller_of(request)
-        data = validated(Seed003LoginInput, request.data)
+        data = validated(self.inputs, request.data)
         profile = dialect_claim_profile(dialect=self.dialect)
         return seed003_login_answer(
-            password_login(request=caller.request, caller=caller, profile=profile, **data)
+            self.flow(request=caller.request, caller=caller, profile=profile, **data)
         )
 
 
-class Seed003MfaApi(DialectApi):
+@extend_schema_view(
+    post=extend_schema(
+        request=Seed003LoginInput, responses={200: Seed003LoginOutput, **LOGIN_ERRORS}
+    )
+)
+class Seed003LoginApi(Seed003SignInApi):
+    pass
+
+
+@extend_schema_view(
+    post=extend_schema(request=Seed003MfaInput, responses={200: Seed003LoginOutput, **TOKEN_ERRORS})
+)
+class Seed003MfaApi(Seed003SignInApi):
     """The second step after /auth/login answered mfa_required; answers like /auth/login."""
 
-    dialect = SEED003
-
-    @extend_schema(request=Seed003MfaInput, responses={200: Seed003LoginOutput, **TOKEN_ERRORS})
-    def post(self, request):
-        caller = caller_of(request)
-        data = validated(Seed003MfaInput, request.data)
-        profile = dialect_claim_profile(dialect=self.dialect)
-        return seed003_login_answer(
-            mfa_login_complete(request=caller.request, caller=caller, profile=profile, **data)
-        )
+    inputs = Seed003MfaInput
+    flow = staticmethod(mfa_login_complete)
 
 
 class Seed003VerifyApi(DialectApi):
