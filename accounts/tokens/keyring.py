@@ -84,6 +84,20 @@ def longest_token_lifetime():
     ) + timedelta(seconds=settings.WARDEN_CLOCK_LEEWAY)
 
 
+def signing_key_for_algorithm_ensure(algorithm: str) -> None:
+    """A live key of `algorithm`, for audiences that pin one: published, and signing only their
+    tokens (the current key of the other algorithm signs everything else)."""
+    now = timezone.now()
+    live = SigningKey.objects.filter(
+        algorithm=algorithm, state__in=(SigningKey.State.CURRENT, SigningKey.State.VERIFYING)
+    ).exclude(retire_at__lte=now)
+    if not live.exists():
+        key = signing_key_generate(algorithm=algorithm)
+        key.state = SigningKey.State.VERIFYING
+        key.save()
+        keyring.invalidate()
+
+
 def signing_key_ensure() -> SigningKey:
     """The current signing key, created on first use so a fresh install needs no setup.
 
@@ -123,6 +137,7 @@ class KeyRing:
         self._public: dict[str, tuple[str, Any]] = {}
         self._jwks: list[dict] = []
         self._signer: Signer | None = None
+        self._signers: dict[str, Signer] = {}  # by algorithm, for audiences that pin one
         self._loaded_at = 0.0
         self._last_miss_reload = 0.0
 
@@ -148,7 +163,16 @@ class KeyRing:
         signer = self._signer
         if signer is None or signer.kid != current.kid:
             signer = Signer(current.kid, current.algorithm, _load_private(current))
-        self._public, self._signer = public, signer
+        # Per algorithm: the current key if it has it, else the newest live key of that one.
+        signers = {signer.algorithm: signer}
+        for key in sorted(keys, key=lambda k: k.created_at, reverse=True):
+            if key.algorithm not in signers:
+                known = self._signers.get(key.algorithm)
+                reuse = known is not None and known.kid == key.kid
+                signers[key.algorithm] = (
+                    known if reuse else Signer(key.kid, key.algorithm, _load_private(key))
+                )
+        self._public, self._signer, self._signers = public, signer, signers
         self._jwks = [k.public_jwk for k in sorted(keys, key=lambda k: k.created_at, reverse=True)]
         self._loaded_at = time.monotonic()
 
@@ -158,9 +182,15 @@ class KeyRing:
                 if time.monotonic() - self._loaded_at > max_age:
                     self._load()
 
-    def signer(self) -> Signer:
+    def signer(self, algorithm: str = "") -> Signer:
+        """The current key, or for `algorithm` the newest live key that uses it."""
         self._fresh()
-        return self._signer
+        if not algorithm or algorithm == self._signer.algorithm:
+            return self._signer
+        found = self._signers.get(algorithm)
+        if found is None:
+            raise LookupError(f"no live {algorithm} signing key: register the audience again")
+        return found
 
     def jwks(self, *, max_age: float = KEYRING_TTL) -> list[dict]:
         self._fresh(max_age)
