@@ -56,6 +56,11 @@ def _audience(resource: str | None, *, client: ServiceClient | None) -> Audience
     return audience
 
 
+def scopes_within(requested: str | None, available) -> tuple[str, ...]:
+    """The scopes asked for if all are available (else invalid_scope); none asked: all."""
+    return _scopes(requested, tuple(available))
+
+
 def _scopes(requested: str | None, available: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if not requested:
         return tuple(sorted(set(available)))

@@ -259,16 +259,22 @@ def access_token_for_client(
 
 
 def access_token_exchanged(
-    *, subject: dict[str, Any], grant: Grant, actor: dict[str, Any], lifetime
+    *,
+    subject: dict[str, Any],
+    grant: Grant,
+    actor: dict[str, Any],
+    lifetime,
+    client: ServiceClient | None = None,
 ) -> AccessToken:
     """A token for `grant`'s audience on behalf of `subject` (verified claims), acted by
-    `actor` (RFC 8693 `act`), living at most `lifetime` (a timedelta)."""
+    `actor` (RFC 8693 `act`), issued to `client`, living `lifetime` (a timedelta)."""
     token = AccessToken()
-    for name in ("sub", "email", "roles", "sid"):
+    for name in ("sub", "email", "sid"):
         if name in subject:
             token[name] = subject[name]
     token["roles"] = list(subject.get("roles", []))
-    token["client_id"] = actor["sub"]
+    if client is not None:
+        token["client_id"] = client.client_id
     token["act"] = actor
     token.addressed(grant.audience, lifetime=lifetime)
     if grant.scopes:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import tokens
+from accounts.flows import exchange
 
 
 class JwksApi(APIView):
@@ -44,7 +45,12 @@ class DiscoveryApi(APIView):
                 "introspection_endpoint": base + reverse("api:introspect"),
                 "revocation_endpoint": base + reverse("api:revoke"),
                 "userinfo_endpoint": base + reverse("api:me"),
-                "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+                "grant_types_supported": [
+                    "password",
+                    "refresh_token",
+                    "client_credentials",
+                    exchange.GRANT_TYPE,
+                ],
                 "response_types_supported": ["token"],
                 "token_endpoint_auth_methods_supported": client_auth,
                 "introspection_endpoint_auth_methods_supported": client_auth,
@@ -59,6 +65,7 @@ class DiscoveryApi(APIView):
                     "sid",
                     "client_id",
                     "scope",
+                    "act",
                     "iss",
                     "aud",
                     "exp",

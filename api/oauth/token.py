@@ -1,4 +1,5 @@
-"""The OAuth 2.0 token endpoint (RFC 6749): password, refresh_token and client_credentials."""
+"""The OAuth 2.0 token endpoint (RFC 6749): password, refresh_token, client_credentials, and
+token exchange (RFC 8693); every grant takes RFC 8707's `resource`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts import errors
+from accounts.flows import exchange
 from accounts.flows.audiences import user_grant
 from accounts.flows.clients import client_credentials_grant
 from accounts.flows.login import password_login
@@ -50,15 +52,34 @@ class ClientCredentialsGrantInput(ClientAuthInput):
     resource = resource_param()
 
 
+class TokenExchangeGrantInput(ClientAuthInput):
+    grant_type = serializers.ChoiceField([exchange.GRANT_TYPE])
+    subject_token = Param(
+        help_text="The user's access token (or, for an admin acting as a user, the user's id)."
+    )
+    subject_token_type = serializers.ChoiceField(
+        [exchange.ACCESS_TOKEN_TYPE, exchange.USER_ID_TYPE]
+    )
+    actor_token = Param(required=False, help_text="Impersonation only: the admin's access token.")
+    actor_token_type = Param(required=False)
+    resource = resource_param()
+    audience = Param(required=False, max_length=255, help_text="The same as resource.")
+    scope = Param(required=False)
+    requested_token_type = serializers.ChoiceField(
+        [exchange.ACCESS_TOKEN_TYPE], required=False, help_text="Only access tokens are issued."
+    )
+
+
 GRANTS = {
     "password": PasswordGrantInput,
     "refresh_token": RefreshGrantInput,
     "client_credentials": ClientCredentialsGrantInput,
+    exchange.GRANT_TYPE: TokenExchangeGrantInput,
 }
 
 
 class TokenApi(NoStoreApi):
-    """OAuth 2.0 token endpoint (RFC 6749): password, refresh_token and client_credentials."""
+    """OAuth 2.0 token endpoint: password, refresh_token, client_credentials, token exchange."""
 
     authentication_classes = (ClientAuthentication,)
 
@@ -88,7 +109,19 @@ class TokenApi(NoStoreApi):
                 grant=target,
             )
             return login_response(result)
-        if grant == "refresh_token":
+        if grant == exchange.GRANT_TYPE:
+            body = exchange.token_exchange(
+                client=client_of(request),
+                subject_token=data["subject_token"],
+                subject_token_type=data["subject_token_type"],
+                resource=data.get("resource"),
+                audience=data.get("audience"),
+                scope=data.get("scope"),
+                actor_token=data.get("actor_token"),
+                actor_token_type=data.get("actor_token_type"),
+                caller=caller,
+            )
+        elif grant == "refresh_token":
             body = session_refresh(
                 refresh_token=data["refresh_token"],
                 caller=caller,
