@@ -36,7 +36,7 @@ class DiscoveryApi(APIView):
     )
     def get(self, request):
         base = settings.WARDEN_ISSUER.rstrip("/")
-        client_auth = ["client_secret_basic", "client_secret_post"]
+        client_auth = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
         return Response(
             {
                 "issuer": settings.WARDEN_ISSUER,
