@@ -7,10 +7,12 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 
-from accounts.flows import clients, mfa, sessions
+from accounts.flows import audiences, clients, mfa, sessions
+from accounts.flows.client_keys import client_keys_check
 from accounts.models import (
     AuditEvent,
     AuthSession,
+    ResourceServer,
     Role,
     RolePolicy,
     ServiceClient,
@@ -145,7 +147,17 @@ class RoleAdmin(GroupAdmin):
 
 @admin.register(AuthSession)
 class AuthSessionAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "state", "method", "client", "created_at", "last_used_at", "ip")
+    list_display = (
+        "id",
+        "user",
+        "state",
+        "method",
+        "audience",
+        "client",
+        "created_at",
+        "last_used_at",
+        "ip",
+    )
     list_filter = ("state", "method", ("user", admin.RelatedOnlyFieldListFilter))
     search_fields = ("user__email", "id", "ip")
     list_select_related = ("user", "client")
@@ -167,28 +179,121 @@ class AuthSessionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} session(s).", messages.SUCCESS)
 
 
+def _words(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(required=False, help_text=help_text, label=label)
+
+
+class ResourceServerForm(forms.ModelForm):
+    scope_words = _words("Scopes", "The scopes it defines, separated by spaces.")
+    claim_words = _words("Claim profile", "Extra claims its tokens carry: userId role.")
+
+    class Meta:
+        model = ResourceServer
+        fields = ("identifier", "access_token_lifetime", "algorithm")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope_words"].initial = " ".join(self.instance.scopes)
+        self.fields["claim_words"].initial = " ".join(self.instance.claims)
+
+    def clean_claim_words(self) -> list[str]:
+        claims = self.cleaned_data["claim_words"].replace(",", " ").split()
+        unknown = set(claims) - set(audiences.PROFILE_CLAIMS)
+        if unknown:
+            raise forms.ValidationError(f"Unknown claims: {', '.join(sorted(unknown))}.")
+        return list(dict.fromkeys(claims))
+
+    def save(self, commit=True):
+        self.instance.scopes = sorted(set(self.cleaned_data["scope_words"].split()))
+        self.instance.claims = self.cleaned_data["claim_words"]
+        return super().save(commit)
+
+
+@admin.register(ResourceServer)
+class ResourceServerAdmin(admin.ModelAdmin):
+    form = ResourceServerForm
+    list_display = ("identifier", "scope_list", "access_token_lifetime", "claim_list", "algorithm")
+    search_fields = ("identifier",)
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ResourceServer) -> str:
+        return " ".join(obj.scopes)
+
+    @admin.display(description="claims")
+    def claim_list(self, obj: ResourceServer) -> str:
+        return ", ".join(obj.claims) or "-"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        audiences.resource_server_saved(server=obj)
+
+
 class ServiceClientForm(forms.ModelForm):
-    scopes = forms.CharField(
-        required=False, help_text="Allowed scopes, separated by spaces.", label="Allowed scopes"
+    scopes = _words("Allowed scopes", "Allowed scopes, separated by spaces.")
+    audiences = _words("Audiences", "Resource servers it may ask tokens for, space-separated.")
+    exchange = _words(
+        "Token exchange targets",
+        "Resource servers it may exchange its users' tokens for (RFC 8693), space-separated.",
+    )
+    jwks_url = forms.URLField(
+        required=False, assume_scheme="https", max_length=500, label="JWKS URL"
     )
 
     class Meta:
         model = ServiceClient
-        fields = ("name", "is_active")
+        fields = ("name", "is_active", "access_token_lifetime", "public_key_pem", "jwks_url")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["scopes"].initial = " ".join(self.instance.allowed_scopes)
+            self.fields["audiences"].initial = " ".join(self.instance.allowed_audiences)
+            self.fields["exchange"].initial = " ".join(self.instance.exchange_audiences)
 
     def clean_scopes(self) -> list[str]:
         return sorted(set(self.cleaned_data["scopes"].split()))
+
+    def _servers(self, name: str) -> list[str]:
+        wanted = set(self.cleaned_data[name].split())
+        known = set(
+            ResourceServer.objects.filter(identifier__in=wanted).values_list(
+                "identifier", flat=True
+            )
+        )
+        if wanted - known:
+            raise forms.ValidationError(f"No resource server {', '.join(sorted(wanted - known))}.")
+        return sorted(wanted)
+
+    def clean_audiences(self) -> list[str]:
+        return self._servers("audiences")
+
+    def clean_exchange(self) -> list[str]:
+        return self._servers("exchange")
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            client_keys_check(
+                public_key_pem=cleaned.get("public_key_pem", ""),
+                jwks_url=cleaned.get("jwks_url", ""),
+            )
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return cleaned
 
 
 @admin.register(ServiceClient)
 class ServiceClientAdmin(admin.ModelAdmin):
     form = ServiceClientForm
-    list_display = ("name", "client_id", "scope_list", "is_active", "secret_rotated_at")
+    list_display = (
+        "name",
+        "client_id",
+        "scope_list",
+        "audience_list",
+        "access_token_lifetime",
+        "is_active",
+        "secret_rotated_at",
+    )
     list_filter = ("is_active",)
     search_fields = ("name", "client_id")
     readonly_fields = ("client_id", "created_at", "secret_rotated_at")
@@ -198,14 +303,28 @@ class ServiceClientAdmin(admin.ModelAdmin):
     def scope_list(self, obj: ServiceClient) -> str:
         return " ".join(obj.allowed_scopes)
 
+    @admin.display(description="audiences (exchange targets)")
+    def audience_list(self, obj: ServiceClient) -> str:
+        exchange = f" ({' '.join(obj.exchange_audiences)})" if obj.exchange_audiences else ""
+        return (" ".join(obj.allowed_audiences) or "-") + exchange
+
     def save_model(self, request, obj, form, change) -> None:
-        scopes = form.cleaned_data["scopes"]
+        scopes, data = form.cleaned_data["scopes"], form.cleaned_data
         if change:
             obj.allowed_scopes = scopes
+            obj.allowed_audiences, obj.exchange_audiences = data["audiences"], data["exchange"]
             obj.save()
             clients.service_client_set_active(client=obj, active=obj.is_active)
             return
-        client, secret = clients.service_client_create(name=obj.name, scopes=scopes)
+        client, secret = clients.service_client_create(
+            name=obj.name,
+            scopes=scopes,
+            audiences=data["audiences"],
+            exchange=data["exchange"],
+            lifetime=obj.access_token_lifetime,
+            public_key_pem=obj.public_key_pem,
+            jwks_url=obj.jwks_url,
+        )
         if not obj.is_active:  # created active; nobody holds the secret before this turns it off
             clients.service_client_set_active(client=client, active=False)
         obj.pk, obj.client_id, obj._new_secret = client.pk, client.client_id, secret

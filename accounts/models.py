@@ -144,6 +144,38 @@ class SigningKey(models.Model):
         return f"{self.algorithm} {self.kid} ({self.state})"
 
 
+class ResourceServer(models.Model):
+    """A service tokens are addressed to (RFC 8707 `resource`, the tokens' `aud`)."""
+
+    class Claim(models.TextChoices):
+        USER_ID = "userId", "userId (the user's public id)"
+        ROLE = "role", "role (admin if held, else the first role)"
+
+    identifier = models.CharField(
+        max_length=255, unique=True, help_text="A URI or a name; tokens carry it as `aud`."
+    )
+    scopes = models.JSONField(default=list, blank=True, help_text="The scopes it defines.")
+    access_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty: Warden's default lifetime."
+    )
+    claims = models.JSONField(
+        default=list, blank=True, help_text="Extra claims its tokens carry: userId, role."
+    )
+    algorithm = models.CharField(
+        max_length=8,
+        choices=SigningKey.Algorithm.choices,
+        blank=True,
+        help_text="Empty: the key ring's current algorithm.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["identifier"]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+
 class ServiceClient(models.Model):
     name = models.CharField(max_length=150, unique=True)
     client_id = models.CharField(max_length=64, unique=True, editable=False)
@@ -151,6 +183,16 @@ class ServiceClient(models.Model):
     # that cannot be guessed, and would make every client_credentials call expensive.
     secret_hash = models.CharField(max_length=128, editable=False)
     allowed_scopes = models.JSONField(default=list, blank=True)
+    # Resource-server identifiers: those it may ask tokens for (and whose user tokens it may
+    # exchange), and those it may exchange a user's token for (RFC 8693).
+    allowed_audiences = models.JSONField(default=list, blank=True)
+    exchange_audiences = models.JSONField(default=list, blank=True)
+    access_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty: the audience's or Warden's default."
+    )
+    # RFC 7523 private_key_jwt: the client signs assertions with a key registered here.
+    public_key_pem = models.TextField(blank=True)
+    jwks_url = models.URLField(blank=True, max_length=500)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     secret_rotated_at = models.DateTimeField(default=timezone.now)
@@ -175,6 +217,9 @@ class AuthSession(models.Model):
         ServiceClient, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
     )
     method = models.CharField(max_length=32, default="password")
+    # What the sign-in granted: a refresh may narrow it, never widen it. Empty: the default.
+    audience = models.CharField(max_length=255, blank=True)
+    scope = models.CharField(max_length=1024, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
@@ -204,7 +249,7 @@ class AuthSession(models.Model):
 
 
 class ConsumedToken(models.Model):
-    """Ids of single-use tokens already spent (MFA tokens, Google ID tokens)."""
+    """Ids of single-use tokens already spent (MFA tokens, Google ID tokens, client assertions)."""
 
     jti = models.CharField(max_length=255, unique=True)
     kind = models.CharField(max_length=32)

@@ -7,6 +7,7 @@ api/client_auth.py).
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -42,7 +43,8 @@ class WardenTokenAuthentication(JWTAuthentication):
         if raw is None:
             return None
         try:
-            claims = tokens.access_token_check(raw=raw)
+            # Warden's own API: only tokens for the default audience, never a service's.
+            claims = tokens.access_token_check(raw=raw, audience=settings.WARDEN_AUDIENCE)
         except tokens.TokenInvalid as exc:
             raise exceptions.AuthenticationFailed(exc.reason, code="invalid_token") from exc
         if tokens.subject_type(claims) == "service":

@@ -1,12 +1,16 @@
-"""OAuth client authentication (RFC 6749 §2.3.1) as a DRF authentication class."""
+"""OAuth client authentication as a DRF authentication class: secrets (RFC 6749 §2.3.1) or
+signed assertions (RFC 7523 private_key_jwt)."""
 
 import base64
 import binascii
 from urllib.parse import unquote_plus
 
+from django.conf import settings
+from django.urls import reverse
 from rest_framework import authentication
 
 from accounts import errors
+from accounts.flows.client_keys import ASSERTION_TYPE, client_assertion_authenticate
 from accounts.flows.clients import service_client_authenticate
 from accounts.models import ServiceClient
 from api.common import caller_of
@@ -24,6 +28,19 @@ class ClientAuthentication(authentication.BaseAuthentication):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         body = validated(ClientAuthInput, request.data)
         body_id, body_secret = body.get("client_id"), body.get("client_secret")
+        assertion = body.get("client_assertion")
+        if assertion or body.get("client_assertion_type"):
+            if body_secret or header[:6].lower() == "basic ":
+                raise errors.invalid_request("Use one client authentication method, not two.")
+            if body.get("client_assertion_type") != ASSERTION_TYPE or not assertion:
+                raise errors.invalid_client("Unsupported client_assertion_type.")
+            client = client_assertion_authenticate(
+                assertion=assertion,
+                client_id=body_id,
+                audiences=assertion_audiences(request),
+                caller=caller_of(request),
+            )
+            return client, None
         if header[:6].lower() == "basic ":
             if body_secret:
                 raise errors.invalid_request("Use one client authentication method, not two.")
@@ -45,6 +62,17 @@ class ClientAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Basic realm="warden"'
+
+
+def assertion_audiences(request) -> list[str]:
+    """What an assertion's `aud` may be: the issuer, or the token endpoint's URL (as the issuer
+    states it, or as this request reached it)."""
+    path = reverse("api:token")
+    return [
+        settings.WARDEN_ISSUER,
+        settings.WARDEN_ISSUER.rstrip("/") + path,
+        request.build_absolute_uri(path),
+    ]
 
 
 def client_of(request) -> ServiceClient | None:

@@ -24,11 +24,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts import metrics, tokens
-from accounts.flows.dialects import dialect_claim_profile, dialect_enabled, dialect_token_claims
+from accounts.flows.dialects import (
+    dialect_claims,
+    dialect_enabled,
+    dialect_grant,
+    dialect_token_claims,
+)
 from accounts.flows.login import password_login
 from accounts.flows.mfa import MfaChallenge, mfa_login_complete
 from accounts.flows.sessions import session_refresh
-from accounts.tokens.profiles import primary_role
+from accounts.tokens import primary_role
 from api.common import (
     LOGIN_ERRORS,
     TOKEN_ERRORS,
@@ -158,9 +163,9 @@ class Seed003SignInApi(DialectApi):
     def post(self, request):
         caller = caller_of(request)
         data = validated(self.inputs, request.data)
-        profile = dialect_claim_profile(dialect=self.dialect)
+        grant = dialect_grant(dialect=self.dialect)
         return seed003_login_answer(
-            self.flow(request=caller.request, caller=caller, profile=profile, **data)
+            self.flow(request=caller.request, caller=caller, grant=grant, **data)
         )
 
 
@@ -224,7 +229,7 @@ class Seed003RefreshApi(DialectApi):
         body = session_refresh(
             refresh_token=data["refreshToken"],
             caller=caller_of(request),
-            profile=dialect_claim_profile(dialect=self.dialect),
+            claims=dialect_claims(dialect=self.dialect),
         )
         return Response(
             {"accessToken": body["access_token"], "refreshToken": body["refresh_token"]}

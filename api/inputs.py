@@ -57,6 +57,16 @@ class ClientAuthInput(serializers.Serializer):
 
     client_id = Param(required=False)
     client_secret = Param(required=False)
+    client_assertion_type = Param(
+        required=False,
+        help_text="RFC 7523 private_key_jwt: "
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    )
+    client_assertion = Param(
+        required=False,
+        help_text="A JWT the client signed: iss = sub = client_id, aud = the token endpoint, "
+        "jti used once, exp at most five minutes ahead.",
+    )
 
 
 class TokenHintInput(serializers.Serializer):

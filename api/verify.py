@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.views import APIView
 
@@ -32,6 +32,8 @@ ClaimsOutput = inline_serializer(
         "iat": serializers.IntegerField(required=False),
         "sid": serializers.CharField(required=False),
         "client_id": serializers.CharField(required=False),
+        "aud": serializers.CharField(required=False),
+        "act": serializers.DictField(required=False),
         "error": serializers.CharField(required=False),
     },
 )
@@ -73,7 +75,7 @@ def verify_body(claims: dict) -> dict:
         "exp": claims["exp"],
         "iat": claims["iat"],
     }
-    for name in ("email", "scope", "sid", "client_id"):
+    for name in ("email", "scope", "sid", "client_id", "aud", "act"):
         if name in claims:
             body[name] = claims[name]
     return body
@@ -85,6 +87,22 @@ def gateway_headers(claims: dict) -> dict:
         "X-User-Email": claims.get("email", ""),
         "X-User-Roles": ",".join(claims.get("roles", [])),
     }
+
+
+AUDIENCE_HEADER = "HTTP_X_WARDEN_AUDIENCE"
+
+
+def expected_audience(request, data=None) -> str | None:
+    """The audience a token must carry here: `audience` (query or body) or X-Warden-Audience,
+    which a gateway sets per route; None is the default audience."""
+    for value in (
+        request.GET.get("audience"),
+        data.get("audience") if data is not None else None,
+        request.META.get(AUDIENCE_HEADER),
+    ):
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:255]
+    return None
 
 
 def verify_token_of(request) -> str | None:
@@ -119,7 +137,7 @@ def verify(request) -> JsonResponse:
     try:
         if not raw:
             raise tokens.TokenInvalid("no token")
-        claims = tokens.access_token_check(raw=raw)
+        claims = tokens.access_token_check(raw=raw, audience=expected_audience(request))
     except tokens.TokenInvalid as exc:
         metrics.verify_outcome(exc.reason)
         if raw:
@@ -141,6 +159,22 @@ class VerifyInput(serializers.Serializer):
     token = Param()
 
 
+AUDIENCE_PARAMETERS = [
+    OpenApiParameter(
+        "audience",
+        str,
+        OpenApiParameter.QUERY,
+        description="The audience the token must be for (default: Warden's default audience).",
+    ),
+    OpenApiParameter(
+        "X-Warden-Audience",
+        str,
+        OpenApiParameter.HEADER,
+        description="The same, set by a gateway per route.",
+    ),
+]
+
+
 class VerifyDescription(APIView):
     """Token check for gateways (auth_request, ForwardAuth) and services: 200 or 401.
 
@@ -151,12 +185,17 @@ class VerifyDescription(APIView):
     authentication_classes = ()
     permission_classes = ()
 
-    @extend_schema(responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError})
+    @extend_schema(
+        parameters=AUDIENCE_PARAMETERS,
+        responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError},
+    )
     def get(self, request):
         return verify(request._request)
 
     @extend_schema(
-        request=VerifyInput, responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError}
+        request=VerifyInput,
+        parameters=AUDIENCE_PARAMETERS,
+        responses={200: ClaimsOutput, 401: ClaimsOutput, 429: OAuthError},
     )
     def post(self, request):
         return verify(request._request)

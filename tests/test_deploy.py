@@ -98,10 +98,22 @@ def test_traefik_forward_auth_strips_then_verifies_and_forwards_identity():
     assert auth["trustForwardHeader"] is False
     assert auth["authResponseHeaders"] == ["X-User-Id", "X-User-Email", "X-User-Roles"]
     stripped = middlewares["warden-strip-identity"]["headers"]["customRequestHeaders"]
-    assert stripped == {"X-User-Id": "", "X-User-Email": "", "X-User-Roles": ""}
+    assert stripped == {
+        "X-User-Id": "",
+        "X-User-Email": "",
+        "X-User-Roles": "",
+        "X-Warden-Audience": "",
+    }
     chain = middlewares["warden-protected"]["chain"]["middlewares"]
     assert chain == ["warden-strip-identity", "warden-auth"]
-    assert config["routers"]["orders"]["middlewares"] == ["warden-protected"]
+    # The orders route admits only tokens for `orders`: the audience is set after the strip.
+    assert config["routers"]["orders"]["middlewares"] == [
+        "warden-strip-identity",
+        "orders-audience",
+        "warden-auth",
+    ]
+    audience = middlewares["orders-audience"]["headers"]["customRequestHeaders"]
+    assert audience == {"X-Warden-Audience": "orders"}
 
 
 def test_systemd_unit_runs_gunicorn_with_the_shipped_config():

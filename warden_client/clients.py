@@ -6,16 +6,21 @@ import contextlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from warden_client import _http
 from warden_client.errors import NotSignedIn, SessionRevoked, WardenUnavailable
 
 log = logging.getLogger("warden_client")
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ class ServiceTokenClient:
     Thread-safe and single-flight: however many threads ask at once, one token request goes
     out. Once a token is in its renewal window, one caller renews while the others keep using
     the still-valid token; only a token that has really expired makes callers wait.
+
+    Authenticates with `client_secret`, or with `private_key` (RFC 7523 private_key_jwt: a
+    PEM or a cryptography key whose public half is registered with Warden), signing a fresh
+    one-minute assertion per request. `resource` names the audience the token is for.
     """
 
     def __init__(
@@ -49,7 +58,10 @@ class ServiceTokenClient:
         *,
         base_url: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None = None,
+        private_key: Any = None,
+        key_id: str | None = None,
+        resource: str | None = None,
         scope: str | None = None,
         renew_before: float = 60.0,
         timeout: Any = _http.DEFAULT_TIMEOUT,
@@ -57,7 +69,16 @@ class ServiceTokenClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token_url = base_url.rstrip("/") + "/api/auth/token"
-        self._auth = _http.basic_auth(client_id, client_secret)
+        if (client_secret is None) == (private_key is None):
+            raise ValueError("Give client_secret or private_key, one of them.")
+        self.client_id = client_id
+        self._auth = _http.basic_auth(client_id, client_secret) if client_secret else None
+        if isinstance(private_key, str | bytes):
+            private_key = serialization.load_pem_private_key(
+                private_key.encode() if isinstance(private_key, str) else private_key, None
+            )
+        self._private_key, self._key_id = private_key, key_id
+        self.resource = resource
         self.scope = scope
         self.renew_before = renew_before
         self.timeout = timeout
@@ -96,10 +117,32 @@ class ServiceTokenClient:
         """Forget the token (say a downstream service answered 401): the next call fetches."""
         self._token = None
 
+    def client_assertion(self) -> str:
+        """A signed, single-use assertion for the token endpoint (RFC 7523 §3)."""
+        now = int(time.time())
+        algorithm = (
+            "ES256" if isinstance(self._private_key, ec.EllipticCurvePrivateKey) else "RS256"
+        )
+        claims = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": self.token_url,
+            "iat": now,
+            "exp": now + 60,
+            "jti": uuid.uuid4().hex,
+        }
+        headers = {"kid": self._key_id} if self._key_id else None
+        return jwt.encode(claims, self._private_key, algorithm=algorithm, headers=headers)
+
     def _fetch(self) -> None:
         data = {"grant_type": "client_credentials"}
         if self.scope:
             data["scope"] = self.scope
+        if self.resource:
+            data["resource"] = self.resource
+        if self._private_key is not None:
+            data["client_assertion_type"] = ASSERTION_TYPE
+            data["client_assertion"] = self.client_assertion()
         obtained = self._clock()
         self.request_count += 1
         body = _http.token_call(

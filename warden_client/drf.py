@@ -24,7 +24,12 @@ def default_verifier() -> TokenVerifier:
             if _default is None:
                 from django.conf import settings
 
-                conf = settings.WARDEN_CLIENT
+                conf = getattr(settings, "WARDEN_CLIENT", {})
+                if not conf.get("ISSUER") or not conf.get("AUDIENCE"):
+                    raise RuntimeError(
+                        "WARDEN_CLIENT needs ISSUER and AUDIENCE (this service's resource "
+                        "identifier): a token minted for another service must not pass here."
+                    )
                 _default = TokenVerifier(
                     issuer=conf["ISSUER"],
                     audience=conf["AUDIENCE"],

@@ -318,7 +318,7 @@ class TokenVerifier:
                 self._session,
                 "POST",
                 self.introspection_url,
-                data={"token": token, "token_type_hint": "access_token"},
+                data={"token": token, "token_type_hint": "access_token", "audience": self.audience},
                 auth=_http.basic_auth(*self._client),
                 timeout=self.timeout,
             )
@@ -326,7 +326,12 @@ class TokenVerifier:
                 raise WardenUnavailable(f"introspection answered {response.status_code}")
         else:
             response = _http.call(
-                self._session, "POST", self.verify_url, json={"token": token}, timeout=self.timeout
+                self._session,
+                "POST",
+                self.verify_url,
+                json={"token": token},
+                headers={"X-Warden-Audience": self.audience},
+                timeout=self.timeout,
             )
             if response.status_code not in (200, 401):
                 raise WardenUnavailable(f"verify answered {response.status_code}")

@@ -8,19 +8,46 @@ from django.utils import timezone
 
 from accounts import errors, ratelimit, tokens
 from accounts.audit import Caller, audit_failure, audit_record
-from accounts.models import ServiceClient, User
+from accounts.flows.audiences import client_grant
+from accounts.flows.client_keys import client_keys_check
+from accounts.models import ResourceServer, ServiceClient, User
 
 _DUMMY_DIGEST = "0" * 64
 
 
-def service_client_create(*, name: str, scopes: list[str]) -> tuple[ServiceClient, str]:
-    """Register a service; the secret is returned once and stored only as a keyed hash."""
+def service_client_create(
+    *,
+    name: str,
+    scopes: list[str],
+    audiences: list[str] = (),
+    exchange: list[str] = (),
+    lifetime: int | None = None,
+    public_key_pem: str = "",
+    jwks_url: str = "",
+) -> tuple[ServiceClient, str]:
+    """Register a service; the secret is returned once and stored only as a keyed hash.
+
+    `audiences`: the resource servers it may ask tokens for; `exchange`: those it may exchange
+    a user's token for (RFC 8693); a public key or JWKS URL lets it sign in with assertions."""
+    missing = set(audiences) | set(exchange)
+    missing -= set(
+        ResourceServer.objects.filter(identifier__in=missing).values_list("identifier", flat=True)
+    )
+    if missing:
+        raise ValueError(f"No resource server {sorted(missing)}: create_resource_server first.")
+    if public_key_pem or jwks_url:
+        client_keys_check(public_key_pem=public_key_pem, jwks_url=jwks_url)
     secret = tokens.new_secret()
     client = ServiceClient.objects.create(
         name=name,
         client_id=f"svc_{uuid.uuid4().hex[:24]}",
         secret_hash=tokens.secret_digest(secret),
         allowed_scopes=sorted(set(scopes)),
+        allowed_audiences=sorted(set(audiences)),
+        exchange_audiences=sorted(set(exchange)),
+        access_token_lifetime=lifetime,
+        public_key_pem=public_key_pem,
+        jwks_url=jwks_url,
     )
     audit_record(type="client_created", client=client, target=client.client_id)
     return client, secret
@@ -72,10 +99,8 @@ def service_client_authenticate(
 
 
 def client_credentials_grant(
-    *, client: ServiceClient, scope: str | None, caller: Caller
+    *, client: ServiceClient, scope: str | None, caller: Caller, resource: str | None = None
 ) -> tokens.Tokens:
-    requested = scope.split() if scope else list(client.allowed_scopes)
-    if not set(requested) <= set(client.allowed_scopes):
-        raise errors.AuthError("invalid_scope", "The client may not request that scope.")
-    access = tokens.access_token_for_client(client=client, scopes=sorted(set(requested)))
+    grant = client_grant(resource=resource, scope=scope, client=client)
+    access = tokens.access_token_for_client(client=client, scopes=list(grant.scopes), grant=grant)
     return tokens.Tokens.of(access=access)

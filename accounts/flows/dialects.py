@@ -3,8 +3,9 @@
 The seed documents' code (README "Coming from the seeds") posts to other paths with other
 field names; api/dialects.py answers them with the same flows as Warden's own endpoints
 (password_login, session_refresh, access_token_check), so every limit, MFA and audit applies.
-What a dialect may change is the shape of the answer and, through one claim profile, the names
-in the access token. Each dialect is switched by a setting, `WARDEN_DIALECT_<NAME>`.
+What a dialect may change is the shape of the answer and the claim names in the access token
+(the same claim profiles a resource server can ask for). Each dialect is switched by a
+setting, `WARDEN_DIALECT_<NAME>`.
 """
 
 from __future__ import annotations
@@ -14,22 +15,28 @@ from typing import Any
 from django.conf import settings
 
 from accounts import tokens
-from accounts.tokens.profiles import profile_claims
 
 DIALECTS = ("seed000", "seed002", "seed003")
+# The claim names each dialect's code reads from an access token.
+DIALECT_CLAIMS = {"seed003": ("userId", "role")}
 
 
 def dialect_enabled(*, dialect: str) -> bool:
     return bool(getattr(settings, f"WARDEN_DIALECT_{dialect.upper()}", False))
 
 
-def dialect_claim_profile(*, dialect: str) -> str | None:
-    """The claim profile of the access tokens a dialect issues, or None for Warden's own.
+def dialect_claims(*, dialect: str) -> tuple[str, ...]:
+    """The claim names the access tokens a dialect issues carry besides Warden's own: its
+    code's names when WARDEN_SEED_CLAIMS_DIALECTS lists it (the one place that decides)."""
+    if dialect not in settings.WARDEN_SEED_CLAIMS_DIALECTS:
+        return ()
+    return DIALECT_CLAIMS.get(dialect, ())
 
-    The one place that decides it: today WARDEN_SEED_CLAIMS_DIALECTS lists the dialects whose
-    tokens carry their code's claim names (the profile is named after the dialect).
-    """
-    return dialect if dialect in settings.WARDEN_SEED_CLAIMS_DIALECTS else None
+
+def dialect_grant(*, dialect: str) -> tokens.Grant | None:
+    """Warden's default audience, its tokens carrying the dialect's claim names; or None."""
+    claims = dialect_claims(dialect=dialect)
+    return tokens.Grant(tokens.default_audience()).with_claims(claims) if claims else None
 
 
 def dialect_token_claims(*, raw: str, dialect: str) -> dict[str, Any]:
@@ -41,5 +48,10 @@ def dialect_token_claims(*, raw: str, dialect: str) -> dict[str, Any]:
     claims = tokens.access_token_check(raw=raw)
     if tokens.subject_type(claims) != "user":
         return claims
-    profile = dialect_claim_profile(dialect=dialect)
-    return {**claims, **profile_claims(profile, sub=claims["sub"], roles=claims.get("roles", []))}
+    audience = (
+        tokens.Grant(tokens.default_audience())
+        .with_claims(dialect_claims(dialect=dialect))
+        .audience
+    )
+    extra = tokens.profile_claims(audience, sub=claims["sub"], roles=claims.get("roles", []))
+    return {**claims, **extra}

@@ -38,13 +38,15 @@ def login_complete(
     method: str,
     caller: Caller,
     client: ServiceClient | None = None,
-    profile: str | None = None,
+    grant: tokens.Grant | None = None,
 ) -> LoginResult:
     """After a first factor: the second-factor challenge if one is due, else a session."""
-    challenge = login_second_factor_gate(user=user, method=method, caller=caller, client=client)
+    challenge = login_second_factor_gate(
+        user=user, method=method, caller=caller, client=client, grant=grant
+    )
     if challenge is not None:
         return challenge
-    return session_start(user=user, method=method, caller=caller, client=client, profile=profile)
+    return session_start(user=user, method=method, caller=caller, client=client, grant=grant)
 
 
 def password_login(
@@ -54,9 +56,10 @@ def password_login(
     password: str,
     caller: Caller,
     client: ServiceClient | None = None,
-    profile: str | None = None,
+    grant: tokens.Grant | None = None,
 ) -> LoginResult:
-    """Email + password sign-in through allauth, so its failed-login limits apply here too."""
+    """Email + password sign-in through allauth, so its failed-login limits apply here too.
+    `grant`: the audience and scopes asked for (checked before the password is)."""
     # Failures and lockouts are audited by the account adapter, for web and API alike.
     adapter = get_adapter(request)
     try:
@@ -66,6 +69,4 @@ def password_login(
     if user is None:
         raise errors.invalid_grant("Invalid email or password.")
     login_user_admissible(user=user, caller=caller)
-    return login_complete(
-        user=user, method="password", caller=caller, client=client, profile=profile
-    )
+    return login_complete(user=user, method="password", caller=caller, client=client, grant=grant)

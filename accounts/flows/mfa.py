@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from accounts import allauth_compat, errors, ratelimit, tokens
 from accounts.audit import Caller, audit_failure, audit_record, login_refused
+from accounts.flows.audiences import grant_restore
 from accounts.flows.sessions import session_start
 from accounts.models import ConsumedToken, RolePolicy, ServiceClient, User
 
@@ -91,7 +92,12 @@ def user_must_set_up_mfa(*, user: User) -> bool:
 
 
 def login_second_factor_gate(
-    *, user: User, method: str, caller: Caller, client: ServiceClient | None
+    *,
+    user: User,
+    method: str,
+    caller: Caller,
+    client: ServiceClient | None,
+    grant: tokens.Grant | None = None,
 ) -> MfaChallenge | None:
     """After a correct password: None if no second factor is needed, else the challenge.
 
@@ -118,7 +124,7 @@ def login_second_factor_gate(
             status=401,
             extra={"methods": []},
         )
-    token = tokens.mfa_token_for_user(user=user, method=method, client=client)
+    token = tokens.mfa_token_for_user(user=user, method=method, client=client, grant=grant)
     audit_record(
         type="mfa_challenge", caller=caller, user=user, client=client, details={"methods": methods}
     )
@@ -162,7 +168,7 @@ def mfa_login_complete(
     code: str,
     caller: Caller,
     client: ServiceClient | None = None,
-    profile: str | None = None,
+    grant: tokens.Grant | None = None,
 ) -> tokens.Tokens:
     """Finish an API sign-in with a TOTP or recovery code; the mfa_token works exactly once.
 
@@ -225,12 +231,14 @@ def mfa_login_complete(
     attempt.rollback()
     authenticator.record_usage()
     first = claims.get("method", "password")
+    # The audience and scope asked for at the password step, unless the caller says (a dialect).
+    grant = grant or grant_restore(resource=claims.get("resource"), scope=claims.get("scope"))
     return session_start(
         user=user,
         method=f"{first}+{authenticator.type}",
         caller=caller,
         client=client,
-        profile=profile,
+        grant=grant,
     )
 
 

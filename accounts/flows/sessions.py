@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts import errors, selectors, tokens
 from accounts.audit import Caller, audit_failure, audit_record
+from accounts.flows.audiences import refresh_grant
 from accounts.models import AuthSession, ConsumedToken, ServiceClient, User
 
 
@@ -21,12 +22,12 @@ def session_start(
     method: str,
     caller: Caller,
     client: ServiceClient | None = None,
-    profile: str | None = None,
+    grant: tokens.Grant | None = None,
 ) -> tokens.Tokens:
     """Open a session (a refresh-token family) for an authenticated user; return the pair.
 
-    `profile` names the claim profile of the access token (accounts/tokens/profiles.py).
-    """
+    The session keeps its grant (audience, scopes): refreshes continue it, never widen it."""
+    grant = grant or tokens.Grant(tokens.default_audience())
     now, sid = timezone.now(), uuid.uuid4()
     refresh = tokens.opaque.refresh_token_new(sid)
     with transaction.atomic():  # the session and its audit record: one commit, not two
@@ -35,6 +36,8 @@ def session_start(
             user=user,
             client=client,
             method=method,
+            audience="" if grant.audience.is_default else grant.audience.identifier,
+            scope=grant.scope or "",
             created_at=now,
             last_used_at=now,
             expires_at=now + settings.WARDEN_SESSION_LIFETIME,
@@ -50,14 +53,14 @@ def session_start(
             target=str(session.pk),
             details={"method": method, "channel": caller.channel},
         )
-    return _session_tokens(session=session, user=user, refresh=refresh, profile=profile)
+    return _session_tokens(session=session, user=user, refresh=refresh, grant=grant)
 
 
 def _session_tokens(
-    *, session: AuthSession, user: User, refresh: str, profile: str | None = None
+    *, session: AuthSession, user: User, refresh: str, grant: tokens.Grant
 ) -> tokens.Tokens:
     roles = selectors.user_roles(user=user)
-    access = tokens.access_token_for_user(user=user, session=session, roles=roles, profile=profile)
+    access = tokens.access_token_for_user(user=user, session=session, roles=roles, grant=grant)
     return tokens.Tokens.of(access=access, refresh=refresh)
 
 
@@ -66,14 +69,18 @@ def session_refresh(
     refresh_token: str,
     caller: Caller,
     client: ServiceClient | None = None,
-    profile: str | None = None,
+    resource: str | None = None,
+    scope: str | None = None,
+    claims: tuple[str, ...] = (),
 ) -> tokens.Tokens:
     """Exchange a refresh token exactly once for its successor.
 
     A repeat of the token just exchanged, within WARDEN_REFRESH_REUSE_GRACE seconds and before
     the successor was itself exchanged, is a client whose answer was lost (or a client racing
     itself): it gets the same successor and a fresh access token. Any other reuse revokes the
-    whole session (RFC 9700 §4.14.2).
+    whole session (RFC 9700 §4.14.2). `resource` and `scope` may narrow the session's grant
+    for this access token (RFC 8707 §2.2); without them it keeps the grant's. `claims` adds
+    claim names a dialect's callers read (accounts/flows/dialects.py).
     """
     try:
         sid = tokens.opaque.refresh_token_session(refresh_token)
@@ -105,6 +112,10 @@ def session_refresh(
         session = (
             AuthSession.objects.select_related("user", "client").get(pk=sid) if swapped else None
         )
+        grant = None
+        if session is not None:
+            # Refused inside the transaction: the swap rolls back, the token stays usable.
+            grant = refresh_grant(session=session, resource=resource, scope=scope)
         if session is not None and session.user.is_active:
             audit_record(
                 type="refresh", caller=caller, user=session.user, client=client, target=str(sid)
@@ -117,7 +128,10 @@ def session_refresh(
     if not user.is_active:
         session_revoke(session=session, reason="user_inactive", caller=caller)
         raise errors.invalid_grant("This account is inactive.")
-    return _session_tokens(session=session, user=user, refresh=successor, profile=profile)
+    grant = grant or refresh_grant(session=session, resource=resource, scope=scope)
+    return _session_tokens(
+        session=session, user=user, refresh=successor, grant=grant.with_claims(claims)
+    )
 
 
 def _refresh_repeated(
@@ -242,7 +256,7 @@ def token_revoke(*, token: str, caller: Caller, client: ServiceClient | None = N
     if session is not None:
         return session_revoke(session=session, reason="revoked", caller=caller)
     try:
-        claims = tokens.AccessToken.parse(token).payload
+        claims = tokens.AccessToken.parse(token, audience=tokens.ANY_AUDIENCE).payload
     except tokens.TokenInvalid:
         return False
     owner = claims.get("client_id")

@@ -8,6 +8,16 @@ process's KeyRing (import the module's other names from `accounts.tokens.keyring
 """
 
 from accounts.tokens import opaque
+from accounts.tokens.audience import (
+    ANY_AUDIENCE,
+    Audience,
+    Grant,
+    audience_find,
+    default_audience,
+    primary_role,
+    profile_claims,
+    token_lifetime,
+)
 from accounts.tokens.check import access_token_check, subject_type
 from accounts.tokens.jwt import (
     ACCESS_TYP,
@@ -17,6 +27,7 @@ from accounts.tokens.jwt import (
     ServiceAccessToken,
     TokenInvalid,
     Tokens,
+    access_token_exchanged,
     access_token_for_client,
     access_token_for_user,
     mfa_token_for_user,
@@ -26,6 +37,7 @@ from accounts.tokens.keyring import (
     keyring,
     longest_token_lifetime,
     signing_key_ensure,
+    signing_key_for_algorithm_ensure,
     signing_key_generate,
 )
 from accounts.tokens.revocation import cache_is_shared, mark_client_state, mark_session_dead
@@ -34,16 +46,22 @@ from accounts.tokens.secrets import new_secret, secret_digest, secret_matches
 __all__ = [
     "ACCESS_TYP",
     "ALGORITHMS",
+    "ANY_AUDIENCE",
     "MFA_TYP",
     "AccessToken",
+    "Audience",
+    "Grant",
     "MfaToken",
     "ServiceAccessToken",
     "TokenInvalid",
     "Tokens",
     "access_token_check",
+    "access_token_exchanged",
     "access_token_for_client",
     "access_token_for_user",
+    "audience_find",
     "cache_is_shared",
+    "default_audience",
     "keyring",
     "longest_token_lifetime",
     "mark_client_state",
@@ -51,9 +69,13 @@ __all__ = [
     "mfa_token_for_user",
     "new_secret",
     "opaque",
+    "primary_role",
+    "profile_claims",
     "secret_digest",
     "secret_matches",
     "signing_key_ensure",
+    "signing_key_for_algorithm_ensure",
     "signing_key_generate",
     "subject_type",
+    "token_lifetime",
 ]

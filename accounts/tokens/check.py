@@ -8,11 +8,16 @@ from accounts.tokens import revocation
 from accounts.tokens.jwt import AccessToken, TokenInvalid
 
 
-def access_token_check(*, raw: str | bytes) -> dict[str, Any]:
-    """The verify hot path: signature, pinned algorithm, iss, aud, exp, type, then revocation."""
+def access_token_check(*, raw: str | bytes, audience: Any = None) -> dict[str, Any]:
+    """The verify hot path: signature, pinned algorithm, iss, aud, exp, type, then revocation.
+
+    `audience` is the `aud` the token must carry: the resource server it is presented to (a
+    token minted for another service is refused), or ANY_AUDIENCE; None is the default audience
+    (settings.WARDEN_AUDIENCE: Warden's own API, and every client that names none).
+    """
     if not raw:
         raise TokenInvalid("no token")
-    claims = AccessToken.parse(raw).payload
+    claims = AccessToken.parse(raw, audience=audience or None).payload
     sid, client_id, jti = claims.get("sid"), claims.get("client_id"), claims["jti"]
     if sid is not None:
         if not isinstance(sid, str):

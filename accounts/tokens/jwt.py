@@ -24,8 +24,8 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import AuthSession, ServiceClient
 from accounts.tokens import secrets
+from accounts.tokens.audience import ANY_AUDIENCE, Audience, Grant, profile_claims, token_lifetime
 from accounts.tokens.keyring import keyring
-from accounts.tokens.profiles import profile_claims
 
 ACCESS_TYP = "at+jwt"
 MFA_TYP = "mfa+jwt"
@@ -71,16 +71,18 @@ class KeyRingBackend(TokenBackend):
     def __init__(self) -> None:
         super().__init__(algorithm="RS256")
 
-    def signing_material(self) -> tuple[Any, str, dict[str, str]]:
-        signer = keyring.signer()
+    def signing_material(self, algorithm: str = "") -> tuple[Any, str, dict[str, str]]:
+        signer = keyring.signer(algorithm)
         return signer.private_key, signer.algorithm, {"kid": signer.kid}
 
     def verification_material(self, header: dict[str, Any]) -> tuple[str, Any] | None:
         kid = header.get("kid")
         return keyring.public_key(kid) if isinstance(kid, str) else None
 
-    def encode(self, payload: dict[str, Any], typ: str = "JWT", audience: str = "") -> str:
-        key, algorithm, headers = self.signing_material()
+    def encode(
+        self, payload: dict[str, Any], typ: str = "JWT", audience: str = "", algorithm: str = ""
+    ) -> str:
+        key, algorithm, headers = self.signing_material(algorithm)
         claims = {
             **payload,
             "iss": settings.WARDEN_ISSUER,
@@ -89,8 +91,9 @@ class KeyRingBackend(TokenBackend):
         return jwt.encode(claims, key, algorithm=algorithm, headers={**headers, "typ": typ})
 
     def decode(
-        self, token: str | bytes, verify: bool = True, typ: str = "JWT", audience: str = ""
+        self, token: str | bytes, verify: bool = True, typ: str = "JWT", audience: Any = ""
     ) -> dict[str, Any]:
+        """`audience`: one identifier, several (any may match), or ANY_AUDIENCE."""
         try:
             header = _unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -101,26 +104,34 @@ class KeyRingBackend(TokenBackend):
         if found is None:
             raise TokenBackendError("unknown signing key")
         algorithm, public_key = found
+        options = {"require": ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]}
+        if audience is ANY_AUDIENCE:
+            audience, options["verify_aud"] = None, False
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 public_key,
                 algorithms=[algorithm],
                 audience=audience or settings.WARDEN_AUDIENCE,
                 issuer=settings.WARDEN_ISSUER,
                 leeway=settings.WARDEN_CLOCK_LEEWAY,
-                options={"require": ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]},
+                options=options,
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenBackendExpiredToken("token expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise TokenBackendError("wrong audience") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenBackendError("invalid token") from exc
+        if not isinstance(claims["aud"], str):  # Warden mints one audience per token
+            raise TokenBackendError("invalid token")
+        return claims
 
 
 class SecretKeyBackend(KeyRingBackend):
     """Signs with a key derived from the key-encryption key, for tokens only Warden reads."""
 
-    def signing_material(self) -> tuple[Any, str, dict[str, str]]:
+    def signing_material(self, algorithm: str = "") -> tuple[Any, str, dict[str, str]]:
         return secrets.derived_key("mfa-tokens"), _SECRET_ALGORITHM, {}
 
     def verification_material(self, header: dict[str, Any]) -> tuple[str, Any] | None:
@@ -139,26 +150,46 @@ class WardenToken(Token):
     # so even a service holding their key that checks just iss, aud and exp refuses them.
     for_warden_only = False
     token_backend = backend
+    # Set per token by `addressed`: a resource server's `aud` and signing algorithm.
+    for_audience: Audience | None = None
+    lifetime_override = None
 
     @property
     def lifetime(self):
         return getattr(settings, self.lifetime_setting)
+
+    def addressed(self, audience: Audience, *, lifetime=None) -> None:
+        """Mint this token for `audience`, living `lifetime` (a timedelta) if given."""
+        self.for_audience = audience
+        if lifetime is not None:
+            self.lifetime_override = lifetime
+            self.set_exp(from_time=self.current_time, lifetime=lifetime)
 
     @classmethod
     def audience(cls) -> str:
         return settings.WARDEN_ISSUER if cls.for_warden_only else settings.WARDEN_AUDIENCE
 
     def __str__(self) -> str:
-        return self.token_backend.encode(self.payload, typ=self.typ, audience=self.audience())
+        target = self.for_audience
+        return self.token_backend.encode(
+            self.payload,
+            typ=self.typ,
+            audience=target.identifier if target else self.audience(),
+            algorithm=target.algorithm if target else "",
+        )
 
     @classmethod
-    def parse(cls, raw: str | bytes) -> WardenToken:
-        """Decode and check a presented token, or raise TokenInvalid with a safe reason."""
+    def parse(cls, raw: str | bytes, *, audience: Any = None) -> WardenToken:
+        """Decode and check a presented token, or raise TokenInvalid with a safe reason.
+
+        `audience`: what `aud` must be (an identifier, a list of them, or ANY_AUDIENCE);
+        None is the class's own (the default audience for access tokens)."""
         token = cls.__new__(cls)
         token.token = raw
         token.current_time = timezone.now()
+        expected = cls.audience() if audience is None else audience
         try:
-            token.payload = cls.token_backend.decode(raw, typ=cls.typ, audience=cls.audience())
+            token.payload = cls.token_backend.decode(raw, typ=cls.typ, audience=expected)
         except TokenBackendExpiredToken as exc:
             raise TokenInvalid("token expired") from exc
         except TokenBackendError as exc:
@@ -188,39 +219,84 @@ class MfaToken(WardenToken):
     lifetime_setting = "WARDEN_MFA_TOKEN_LIFETIME"
 
 
+def _address(token: AccessToken, grant: Grant | None, client: ServiceClient | None) -> None:
+    if grant is None:
+        return
+    audience = grant.audience
+    token.addressed(
+        audience, lifetime=token_lifetime(token.lifetime, audience=audience, client=client)
+    )
+    if grant.scopes:
+        token["scope"] = grant.scope
+    token.payload.update(profile_claims(audience, sub=token["sub"], roles=token["roles"]))
+
+
 def access_token_for_user(
-    *, user, session: AuthSession, roles: list[str], profile: str | None = None
+    *, user, session: AuthSession, roles: list[str], grant: Grant | None = None
 ) -> AccessToken:
-    """A user's access token; `profile` (accounts/tokens/profiles.py) adds claims on top."""
     token = AccessToken()
     token["sub"] = str(user.public_id)
     token["email"] = user.email
     token["roles"] = roles
     token["sid"] = str(session.id)
-    if session.client_id:
-        token["client_id"] = session.client.client_id
-    for name, value in profile_claims(profile, sub=token["sub"], roles=roles).items():
-        token[name] = value
+    client = session.client if session.client_id else None
+    if client is not None:
+        token["client_id"] = client.client_id
+    _address(token, grant, client)
     return token
 
 
-def access_token_for_client(*, client: ServiceClient, scopes: list[str]) -> ServiceAccessToken:
+def access_token_for_client(
+    *, client: ServiceClient, scopes: list[str], grant: Grant | None = None
+) -> ServiceAccessToken:
     token = ServiceAccessToken()
     token["sub"] = client.client_id
     token["client_id"] = client.client_id
     token["scope"] = " ".join(scopes)
     token["roles"] = []
+    _address(token, grant, client)
     return token
 
 
-def mfa_token_for_user(*, user, method: str, client: ServiceClient | None = None) -> MfaToken:
-    """The half-way token of an API sign-in: names the user (and client) awaiting a code, and
-    the first factor given (`password`, `google`)."""
+def access_token_exchanged(
+    *,
+    subject: dict[str, Any],
+    grant: Grant,
+    actor: dict[str, Any],
+    lifetime,
+    client: ServiceClient | None = None,
+) -> AccessToken:
+    """A token for `grant`'s audience on behalf of `subject` (verified claims), acted by
+    `actor` (RFC 8693 `act`), issued to `client`, living `lifetime` (a timedelta)."""
+    token = AccessToken()
+    for name in ("sub", "email", "sid"):
+        if name in subject:
+            token[name] = subject[name]
+    token["roles"] = list(subject.get("roles", []))
+    if client is not None:
+        token["client_id"] = client.client_id
+    token["act"] = actor
+    token.addressed(grant.audience, lifetime=lifetime)
+    if grant.scopes:
+        token["scope"] = grant.scope
+    token.payload.update(profile_claims(grant.audience, sub=token["sub"], roles=token["roles"]))
+    return token
+
+
+def mfa_token_for_user(
+    *, user, method: str, client: ServiceClient | None = None, grant: Grant | None = None
+) -> MfaToken:
+    """The half-way token of an API sign-in: names the user (and client) awaiting a code, the
+    first factor given (`password`, `google`), and the audience and scope asked for."""
     token = MfaToken()
     token["sub"] = str(user.public_id)
     token["method"] = method
     if client is not None:
         token["client_id"] = client.client_id
+    if grant is not None and not grant.audience.is_default:
+        token["resource"] = grant.audience.identifier
+        if grant.scopes is not None:
+            token["scope"] = grant.scope
     return token
 
 
@@ -229,10 +305,11 @@ class Tokens(dict):
 
     @classmethod
     def of(cls, *, access: AccessToken, refresh: str | None = None) -> Tokens:
+        lifetime = getattr(access, "lifetime_override", None) or access.lifetime
         body = cls(
             access_token=str(access),
             token_type="Bearer",
-            expires_in=int(access.lifetime.total_seconds()),
+            expires_in=int(lifetime.total_seconds()),
         )
         if refresh is not None:
             body["refresh_token"] = refresh

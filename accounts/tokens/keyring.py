@@ -85,6 +85,20 @@ def longest_token_lifetime():
     ) + timedelta(seconds=settings.WARDEN_CLOCK_LEEWAY)
 
 
+def signing_key_for_algorithm_ensure(algorithm: str) -> None:
+    """A live key of `algorithm`, for audiences that pin one: published, and signing only their
+    tokens (the current key of the other algorithm signs everything else)."""
+    now = timezone.now()
+    live = SigningKey.objects.filter(
+        algorithm=algorithm, state__in=(SigningKey.State.CURRENT, SigningKey.State.VERIFYING)
+    ).exclude(retire_at__lte=now)
+    if not live.exists():
+        key = signing_key_generate(algorithm=algorithm)
+        key.state = SigningKey.State.VERIFYING
+        key.save()
+        keyring.invalidate()
+
+
 def signing_key_ensure() -> SigningKey:
     """The current signing key, created on first use so a fresh install needs no setup.
 
@@ -127,6 +141,7 @@ class KeyRing:
         self._public: dict[str, tuple[str, Any]] = {}
         self._jwks: list[dict] = []
         self._signer: Signer | None = None
+        self._signers: dict[str, Signer] = {}  # by algorithm, for audiences that pin one
         self._loaded_at = 0.0
         self._last_miss_reload = 0.0
 
@@ -149,11 +164,20 @@ class KeyRing:
         public = {}
         for key in keys:
             public[key.kid] = (key.algorithm, jwt.PyJWK(key.public_jwk, key.algorithm).key)
-        signing = _signing_key(keys, current, now)
+        signing = _signing_key(keys, current)
         signer = self._signer
         if signer is None or signer.kid != signing.kid:
             signer = Signer(signing.kid, signing.algorithm, _load_private(signing))
-        self._public, self._signer = public, signer
+        # Per algorithm: the current key if it has it, else the newest live key of that one.
+        signers = {signer.algorithm: signer}
+        for key in sorted(keys, key=lambda k: k.created_at, reverse=True):
+            if key.algorithm not in signers:
+                known = self._signers.get(key.algorithm)
+                reuse = known is not None and known.kid == key.kid
+                signers[key.algorithm] = (
+                    known if reuse else Signer(key.kid, key.algorithm, _load_private(key))
+                )
+        self._public, self._signer, self._signers = public, signer, signers
         self._jwks = [k.public_jwk for k in sorted(keys, key=lambda k: k.created_at, reverse=True)]
         self._loaded_at = time.monotonic()
 
@@ -164,9 +188,15 @@ class KeyRing:
                 if time.monotonic() - self._loaded_at > max_age:
                     self._load()
 
-    def signer(self) -> Signer:
+    def signer(self, algorithm: str = "") -> Signer:
+        """The current key, or for `algorithm` the newest live key that uses it."""
         self._fresh()
-        return self._signer
+        if not algorithm or algorithm == self._signer.algorithm:
+            return self._signer
+        found = self._signers.get(algorithm)
+        if found is None:
+            raise LookupError(f"no live {algorithm} signing key: register the audience again")
+        return found
 
     def jwks(self) -> list[dict]:
         self._fresh()
@@ -183,14 +213,22 @@ class KeyRing:
         return found
 
 
-def _signing_key(keys: list[SigningKey], current: SigningKey, now) -> SigningKey:
-    """The current key once it has been published long enough, else the newest key that has
-    (a fresh install's first key signs at once: nobody can hold an older JWKS)."""
-    published = now - timedelta(seconds=settings.WARDEN_KEY_PUBLISH_SECONDS)
+def _signing_key(keys: list[SigningKey], current: SigningKey) -> SigningKey:
+    """The current key once it has been published long enough, else the key it replaced (a
+    fresh install's first key signs at once: nobody can hold an older JWKS). Keys kept for
+    audiences that pin another algorithm are never "the key it replaced": they have no
+    retirement date."""
+    published = timezone.now() - timedelta(seconds=settings.WARDEN_KEY_PUBLISH_SECONDS)
     if current.created_at <= published:
         return current
-    older = [k for k in keys if k.created_at <= published and k.pk != current.pk]
-    return max(older, key=lambda k: k.created_at) if older else current
+    replaced = [
+        k
+        for k in keys
+        if k.state == SigningKey.State.VERIFYING
+        and k.retire_at is not None
+        and k.created_at <= published
+    ]
+    return max(replaced, key=lambda k: k.created_at) if replaced else current
 
 
 keyring = KeyRing()

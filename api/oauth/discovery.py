@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import tokens
+from accounts.flows import exchange
 
 
 class JwksApi(APIView):
@@ -37,7 +38,7 @@ class DiscoveryApi(APIView):
     )
     def get(self, request):
         base = settings.WARDEN_ISSUER.rstrip("/")
-        client_auth = ["client_secret_basic", "client_secret_post"]
+        client_auth = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
         return Response(
             {
                 "issuer": settings.WARDEN_ISSUER,
@@ -47,12 +48,19 @@ class DiscoveryApi(APIView):
                 "revocation_endpoint": base + reverse("api:revoke"),
                 "userinfo_endpoint": base + reverse("api:me"),
                 # Only what is served: no authorization endpoint yet, so no response types
-                # and no ID tokens; no JWT client authentication yet, so no assertion algs.
-                "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+                # and no ID tokens.
+                "grant_types_supported": [
+                    "password",
+                    "refresh_token",
+                    "client_credentials",
+                    exchange.GRANT_TYPE,
+                ],
                 "response_types_supported": [],
                 "token_endpoint_auth_methods_supported": client_auth,
                 "introspection_endpoint_auth_methods_supported": client_auth,
                 "revocation_endpoint_auth_methods_supported": [*client_auth, "none"],
+                # private_key_jwt assertions are checked against the client's own key.
+                "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
                 "subject_types_supported": ["public"],
                 "claims_supported": [
                     "sub",
@@ -61,6 +69,7 @@ class DiscoveryApi(APIView):
                     "sid",
                     "client_id",
                     "scope",
+                    "act",
                     "iss",
                     "aud",
                     "exp",

@@ -10,11 +10,17 @@ from accounts.flows.sessions import token_revoke
 from api.client_auth import ClientAuthentication, client_of, client_required
 from api.common import NoStoreApi, OAuthError, caller_of
 from api.inputs import Param, TokenHintInput, validated
-from api.verify import ClaimsOutput, guessing_stopped, verify_body
+from api.verify import ClaimsOutput, expected_audience, guessing_stopped, verify_body
 
 
 class IntrospectInput(TokenHintInput):
     token = Param(required=False)
+    audience = Param(
+        required=False,
+        max_length=255,
+        help_text="The audience the token must be for (or header X-Warden-Audience); "
+        "default: Warden's default audience. A token for another one is inactive.",
+    )
 
 
 class IntrospectApi(NoStoreApi):
@@ -23,14 +29,16 @@ class IntrospectApi(NoStoreApi):
     authentication_classes = (ClientAuthentication,)
 
     @extend_schema(
-        request=TokenHintInput,
+        request=IntrospectInput,
         responses={200: ClaimsOutput, 400: OAuthError, 401: OAuthError, 429: OAuthError},
     )
     def post(self, request):
         client_required(request)
-        token = validated(IntrospectInput, request.data).get("token")
+        data = validated(IntrospectInput, request.data)
         try:
-            claims = tokens.access_token_check(raw=token or "")
+            claims = tokens.access_token_check(
+                raw=data.get("token") or "", audience=expected_audience(request, data)
+            )
         except tokens.TokenInvalid:
             guessing_stopped(request)
             return Response({"active": False})

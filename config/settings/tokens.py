@@ -21,6 +21,8 @@ WARDEN_REFRESH_TOKEN_LIFETIME = timedelta(
 WARDEN_SESSION_LIFETIME = timedelta(seconds=env.int("SESSION_LIFETIME", default=30 * 24 * 3600))
 WARDEN_SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.int("SERVICE_TOKEN_LIFETIME", default=900))
 WARDEN_MFA_TOKEN_LIFETIME = timedelta(seconds=env.int("MFA_TOKEN_LIFETIME", default=300))
+# An admin acting as a user (token exchange) gets a token living at most this long.
+WARDEN_IMPERSONATION_LIFETIME = timedelta(seconds=env.int("IMPERSONATION_LIFETIME", default=600))
 # A refresh token presented again within this many seconds of its exchange (a retry after a lost
 # answer, or a client racing itself) gets the same successor; later reuse revokes the session.
 WARDEN_REFRESH_REUSE_GRACE = env.int("REFRESH_REUSE_GRACE_SECONDS", default=5)

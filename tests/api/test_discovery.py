@@ -17,5 +17,10 @@ def test_metadata_lists_only_served_endpoints_and_methods(client, path):
     assert "token" not in meta["response_types_supported"], "no implicit flow is served"
     assert "authorization_endpoint" not in meta
     assert "id_token_signing_alg_values_supported" not in meta, "no ID tokens yet"
-    assert "token_endpoint_auth_signing_alg_values_supported" not in meta, "no JWT client auth"
-    assert set(meta["grant_types_supported"]) == {"password", "refresh_token", "client_credentials"}
+    assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
+    assert set(meta["grant_types_supported"]) == {
+        "password",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    }
