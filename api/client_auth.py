@@ -8,6 +8,7 @@ from rest_framework import authentication
 
 from accounts import errors
 from accounts.flows.clients import service_client_authenticate
+from accounts.flows.oidc.clients import oidc_client_get
 from accounts.models import ServiceClient
 from api.common import caller_of
 from api.inputs import ClientAuthInput, validated
@@ -59,3 +60,26 @@ def client_required(request) -> ServiceClient:
     if client is None:
         raise errors.invalid_client("Client authentication is required.")
     return client
+
+
+class PublicClientAuthentication(authentication.BaseAuthentication):
+    """A public OpenID client (no secret) names itself with `client_id` (RFC 6749 §2.3:
+    `token_endpoint_auth_method` "none"), for the grants PKCE or a device code protect.
+
+    Tried after ClientAuthentication, so any secret given is checked there first. It names a
+    client, it proves nothing: the grants it is allowed for bind their tokens to that client.
+    """
+
+    grants = frozenset(
+        {"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}
+    )
+
+    def authenticate(self, request):
+        data = validated(ClientAuthInput, request.data)
+        grant = request.data.get("grant_type") if hasattr(request.data, "get") else None
+        if not data.get("client_id") or grant not in self.grants:
+            return None
+        oidc = oidc_client_get(data["client_id"])
+        if oidc is None or not oidc.public:
+            return None  # a confidential client without its secret: the grant decides
+        return oidc.client, None

@@ -1,4 +1,5 @@
-"""The OAuth 2.0 token endpoint (RFC 6749): password, refresh_token and client_credentials."""
+"""The OAuth 2.0 token endpoint (RFC 6749): password, refresh_token, client_credentials and
+authorization_code (OpenID Connect, accounts/flows/oidc/codes.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from accounts import errors
 from accounts.flows.clients import client_credentials_grant
 from accounts.flows.login import password_login
 from accounts.flows.sessions import session_refresh
-from api.client_auth import ClientAuthentication, client_of, client_required
+from api.client_auth import (
+    ClientAuthentication,
+    PublicClientAuthentication,
+    client_of,
+    client_required,
+)
 from api.common import GRANT_ERRORS, NoStoreApi, TokenOutput, caller_of, login_response
 from api.inputs import ClientAuthInput, Param, validated
+from api.oidc.grants import GRANT_HANDLERS, AuthorizationCodeGrantInput
 
 
 class GrantInput(serializers.Serializer):
@@ -41,13 +48,14 @@ GRANTS = {
     "password": PasswordGrantInput,
     "refresh_token": RefreshGrantInput,
     "client_credentials": ClientCredentialsGrantInput,
+    "authorization_code": AuthorizationCodeGrantInput,
 }
 
 
 class TokenApi(NoStoreApi):
     """OAuth 2.0 token endpoint (RFC 6749): password, refresh_token and client_credentials."""
 
-    authentication_classes = (ClientAuthentication,)
+    authentication_classes = (ClientAuthentication, PublicClientAuthentication)
 
     @extend_schema(
         request=PolymorphicProxySerializer(
@@ -62,6 +70,8 @@ class TokenApi(NoStoreApi):
         if grant not in GRANTS:
             raise errors.AuthError("unsupported_grant_type", f"Unsupported grant_type {grant!r}.")
         data, caller = validated(GRANTS[grant], request.data), caller_of(request)
+        if grant in GRANT_HANDLERS:
+            return Response(GRANT_HANDLERS[grant](request, data, caller))
         if grant == "password":
             result = password_login(
                 request=caller.request,

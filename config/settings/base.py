@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "accounts",
     "api",
+    "oidc",
 ]
 
 MIDDLEWARE = [
