@@ -74,12 +74,23 @@ class PublicClientAuthentication(authentication.BaseAuthentication):
         {"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}
     )
 
+    def applies(self, request) -> bool:
+        grant = request.data.get("grant_type") if hasattr(request.data, "get") else None
+        return grant in self.grants
+
     def authenticate(self, request):
         data = validated(ClientAuthInput, request.data)
-        grant = request.data.get("grant_type") if hasattr(request.data, "get") else None
-        if not data.get("client_id") or grant not in self.grants:
+        if not data.get("client_id") or not self.applies(request):
             return None
         oidc = oidc_client_get(data["client_id"])
         if oidc is None or not oidc.public:
             return None  # a confidential client without its secret: the grant decides
         return oidc.client, None
+
+
+class NamedClientAuthentication(PublicClientAuthentication):
+    """The same, for endpoints that are all about one public client (device authorization,
+    PAR): no grant_type to look at."""
+
+    def applies(self, request) -> bool:
+        return True

@@ -64,3 +64,7 @@ class PublicClientScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return []
+
+
+class NamedClientScheme(PublicClientScheme):
+    target_class = "api.client_auth.NamedClientAuthentication"

@@ -37,8 +37,14 @@ class DiscoveryApi(APIView):
     def get(self, request):
         base = settings.WARDEN_ISSUER.rstrip("/")
         client_auth = ["client_secret_basic", "client_secret_post"]
+        registration = (
+            {"registration_endpoint": base + reverse("oidc:register")}
+            if settings.WARDEN_OIDC_DYNAMIC_REGISTRATION
+            else {}
+        )
         return Response(
             {
+                **registration,
                 "issuer": settings.WARDEN_ISSUER,
                 "token_endpoint": base + reverse("api:token"),
                 "jwks_uri": base + reverse("jwks"),
@@ -47,8 +53,12 @@ class DiscoveryApi(APIView):
                 "authorization_endpoint": base + reverse("oidc:authorize"),
                 "userinfo_endpoint": base + reverse("oidc:userinfo"),
                 "end_session_endpoint": base + reverse("oidc:end-session"),
+                "device_authorization_endpoint": base + reverse("oidc:device-authorization"),
+                "pushed_authorization_request_endpoint": base + reverse("oidc:par"),
+                "require_pushed_authorization_requests": False,
                 "grant_types_supported": [
                     "authorization_code",
+                    "urn:ietf:params:oauth:grant-type:device_code",
                     "refresh_token",
                     "password",
                     "client_credentials",

@@ -19,7 +19,7 @@ from api.client_auth import (
 )
 from api.common import GRANT_ERRORS, NoStoreApi, TokenOutput, caller_of, login_response
 from api.inputs import ClientAuthInput, Param, validated
-from api.oidc.grants import GRANT_HANDLERS, AuthorizationCodeGrantInput
+from api.oidc.grants import GRANT_HANDLERS, AuthorizationCodeGrantInput, DeviceCodeGrantInput
 
 
 class GrantInput(serializers.Serializer):
@@ -49,6 +49,7 @@ GRANTS = {
     "refresh_token": RefreshGrantInput,
     "client_credentials": ClientCredentialsGrantInput,
     "authorization_code": AuthorizationCodeGrantInput,
+    "urn:ietf:params:oauth:grant-type:device_code": DeviceCodeGrantInput,
 }
 
 

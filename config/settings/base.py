@@ -273,6 +273,10 @@ WARDEN_CLOCK_LEEWAY = env.int("TOKEN_LEEWAY_SECONDS", default=30)
 # and never the per-process local-memory cache; "true"/"false" override.
 WARDEN_SHARED_CACHE = env("WARDEN_SHARED_CACHE", default="auto")
 
+# OpenID Connect (accounts/flows/oidc/): RFC 7591 dynamic registration lets anyone register an
+# app (consent is still asked of every user), so it is off unless asked for.
+WARDEN_OIDC_DYNAMIC_REGISTRATION = env.bool("OIDC_DYNAMIC_REGISTRATION", default=False)
+
 # Only what simplejwt's classes that Warden uses read: the token classes (type and jti claim
 # names) and JWTAuthentication (the header scheme). Keys, algorithm, iss, aud and lifetimes are
 # Warden's own settings, read by accounts/tokens/jwt.py's backend (its docstring says why).
