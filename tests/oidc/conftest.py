@@ -85,3 +85,12 @@ def authorize(browser, params: dict, *, consent: bool = True):
     if consent and answer.status_code == 200 and b'id="consent"' in answer.content:
         answer = browser.post("/oidc/authorize/consent", {**query, "decision": "allow"})
     return answer
+
+
+@pytest.fixture(scope="module")
+def live_warden(tmp_path_factory):
+    from tests.oidc.live import live_warden_start, live_warden_stop
+
+    warden = live_warden_start(tmp_path_factory.mktemp("warden"))
+    yield warden
+    live_warden_stop(warden)
