@@ -57,10 +57,11 @@ google-standin: $(VENV)/.installed
 superuser: $(VENV)/.installed
 	$(BIN)/python manage.py createsuperuser
 
-# Debian packages some tests drive (a real browser, nginx, a load tool; Node.js for the
+# Debian packages some tests drive (a real browser, nginx, a load tool, Apache with
+# mod_auth_openidc as an OpenID relying party; Node.js for the
 # TypeScript SDK when the machine has none). Installed when we
 # are root on a Debian-like machine; elsewhere those tests skip and say why.
-SYSTEM_PACKAGES := chromium nginx-light wrk
+SYSTEM_PACKAGES := chromium nginx-light wrk apache2 libapache2-mod-auth-openidc
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
@@ -72,7 +73,8 @@ system-deps:
 		|| echo "Could not install$$missing; the tests that need them will skip."; \
 	else echo "Not installed:$$missing (tests that need them will skip)."; fi
 
-# The TypeScript SDK's npm packages (clients/js), where npm exists; elsewhere its tests skip.
+# The TypeScript SDK's npm packages (clients/js) and the OpenID test relying party's
+# (tests/oidc/js), where npm exists; elsewhere their tests skip.
 JS_SDK := clients/js
 $(JS_SDK)/node_modules/.installed: $(JS_SDK)/package.json $(JS_SDK)/package-lock.json
 	cd $(JS_SDK) && npm ci --no-audit --no-fund
@@ -84,11 +86,17 @@ $(SEED_FIXTURES)/node_modules/.installed: $(SEED_FIXTURES)/package.json $(SEED_F
 	cd $(SEED_FIXTURES) && npm ci --no-audit --no-fund
 	@touch $@
 
+# openid-client, the Node relying party of tests/oidc/test_node_rp.py.
+OIDC_RP_JS := tests/oidc/js
+$(OIDC_RP_JS)/node_modules/.installed: $(OIDC_RP_JS)/package.json $(OIDC_RP_JS)/package-lock.json
+	cd $(OIDC_RP_JS) && npm ci --no-audit --no-fund
+	@touch $@
+
 js-deps:
 	@if command -v npm >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(JS_SDK)/node_modules/.installed; \
-		$(MAKE) --no-print-directory $(SEED_FIXTURES)/node_modules/.installed; \
-	else echo "Not installed: npm (the TypeScript SDK tests will skip)."; fi
+		$(MAKE) --no-print-directory $(JS_SDK)/node_modules/.installed \
+			$(SEED_FIXTURES)/node_modules/.installed $(OIDC_RP_JS)/node_modules/.installed; \
+	else echo "Not installed: npm (the TypeScript SDK, seed and openid-client tests will skip)."; fi
 
 # --- Benchmark (bench/run.py): Warden vs vanilla SimpleJWT under one gunicorn setup, on
 # PostgreSQL + Redis. `make bench BENCH_SECONDS=30`; other knobs are BENCH_* in bench/run.py.

@@ -80,3 +80,9 @@ class LoginAttemptsMixin:
             with contextlib.suppress(*BACKEND_ERRORS):  # the cache may be the one away
                 self._rollback_login_failed_rl_usage()
             raise
+
+
+def web_authentication_records(request: HttpRequest, user) -> list[dict]:
+    """allauth's log of this web session's authentications: `method` ("password",
+    "socialaccount", "mfa" with `type`), `at` (epoch seconds), `reauthenticated`."""
+    return list(get_authentication_records(request, user))

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import selectors
+from accounts.flows.oidc.access import user_apps
 
 
 @login_required
@@ -25,12 +26,21 @@ def account_overview(request):
     context = {
         "profile": selectors.user_profile(user=request.user),
         "sessions": selectors.user_live_sessions(user=request.user)[:20],
+        "apps": user_apps(user=request.user),
     }
     return render(request, "accounts/overview.html", context)
 
 
 class LoginView(allauth_views.LoginView):
-    """allauth's sign-in page, answering 429 with Retry-After while the account is locked."""
+    """allauth's sign-in page, answering 429 with Retry-After while the account is locked,
+    and filled in with the email an app named (OpenID `login_hint`)."""
+
+    def get_initial(self):
+        initial = super().get_initial()
+        hint = self.request.GET.get("login_hint", "")
+        if hint and "@" in hint and len(hint) <= 254:
+            initial["login"] = hint
+        return initial
 
     def form_invalid(self, form):
         response = super().form_invalid(form)

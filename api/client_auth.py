@@ -12,6 +12,7 @@ from rest_framework import authentication
 from accounts import errors
 from accounts.flows.client_keys import ASSERTION_TYPE, client_assertion_authenticate
 from accounts.flows.clients import service_client_authenticate
+from accounts.flows.oidc.clients import oidc_client_get
 from accounts.models import ServiceClient
 from api.common import caller_of
 from api.inputs import ClientAuthInput, validated
@@ -87,3 +88,37 @@ def client_required(request) -> ServiceClient:
     if client is None:
         raise errors.invalid_client("Client authentication is required.")
     return client
+
+
+class PublicClientAuthentication(authentication.BaseAuthentication):
+    """A public OpenID client (no secret) names itself with `client_id` (RFC 6749 §2.3:
+    `token_endpoint_auth_method` "none"), for the grants PKCE or a device code protect.
+
+    Tried after ClientAuthentication, so any secret given is checked there first. It names a
+    client, it proves nothing: the grants it is allowed for bind their tokens to that client.
+    """
+
+    grants = frozenset(
+        {"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}
+    )
+
+    def applies(self, request) -> bool:
+        grant = request.data.get("grant_type") if hasattr(request.data, "get") else None
+        return grant in self.grants
+
+    def authenticate(self, request):
+        data = validated(ClientAuthInput, request.data)
+        if not data.get("client_id") or not self.applies(request):
+            return None
+        oidc = oidc_client_get(data["client_id"])
+        if oidc is None or not oidc.public:
+            return None  # a confidential client without its secret: the grant decides
+        return oidc.client, None
+
+
+class NamedClientAuthentication(PublicClientAuthentication):
+    """The same, for endpoints that are all about one public client (device authorization,
+    PAR): no grant_type to look at."""
+
+    def applies(self, request) -> bool:
+        return True

@@ -68,6 +68,7 @@ TokenOutput = inline_serializer(
         "expires_in": serializers.IntegerField(),
         "refresh_token": serializers.CharField(required=False),
         "scope": serializers.CharField(required=False),
+        "id_token": serializers.CharField(required=False, help_text="OpenID grants, `openid`"),
     },
 )
 TOKEN_ERRORS = {

@@ -50,3 +50,21 @@ class WardenAutoSchema(AutoSchema):
         response = self._get_response_for_code(DrfError, status)
         response["description"] = description
         return response
+
+
+class PublicClientScheme(OpenApiAuthenticationExtension):
+    """A public OpenID client only names itself (`client_id` in the body): no credential, so
+    no security requirement; the endpoint also answers with no client at all."""
+
+    target_class = "api.client_auth.PublicClientAuthentication"
+    name = []
+
+    def get_security_requirement(self, auto_schema):
+        return {}
+
+    def get_security_definition(self, auto_schema):
+        return []
+
+
+class NamedClientScheme(PublicClientScheme):
+    target_class = "api.client_auth.NamedClientAuthentication"

@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/login/", pages.admin_login, name="admin_login"),  # allauth's, with MFA
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
+    path("oidc/", include("api.oidc.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the docs page needs no inline JS.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

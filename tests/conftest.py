@@ -52,6 +52,9 @@ def pytest_collection_modifyitems(config, items):
 
     pg_bindir, redis_server = postgres_bindir(), redis_binary()
     node = bool(shutil.which("node") and shutil.which("npm"))
+    from tests.oidc.test_apache_rp import apache_available
+
+    apache = apache_available()
     for item in items:
         if item.get_closest_marker("browser") and not chromium:
             item.add_marker(
@@ -70,6 +73,10 @@ def pytest_collection_modifyitems(config, items):
             missing = "PostgreSQL server binaries (initdb, postgres)" if not pg_bindir else ""
             missing = missing or "redis-server"
             item.add_marker(pytest.mark.skip(reason=f"needs {missing}: none found"))
+        if item.get_closest_marker("apache") and not apache:
+            reason = "needs Apache mod_auth_openidc: apt-get install apache2 "
+            reason += "libapache2-mod-auth-openidc (make system-deps does it)"
+            item.add_marker(pytest.mark.skip(reason=reason))
         if item.get_closest_marker("node") and not node:
             reason = "needs Node: node (20+) and npm not both on PATH (the TypeScript SDK)"
             item.add_marker(pytest.mark.skip(reason=reason))

@@ -8,12 +8,17 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts import errors, selectors, tokens
 from accounts.audit import Caller, audit_failure, audit_record
 from accounts.flows.audiences import refresh_grant
 from accounts.models import AuthSession, ConsumedToken, ServiceClient, User
+
+# Sent once when a live session is revoked (logout, reuse, admin, deactivation): apps signed
+# in through it are told (OpenID back-channel logout) by a receiver in oidc/signals.py.
+session_ended = Signal()
 
 
 def session_start(
@@ -200,6 +205,7 @@ def session_revoke(
             target=str(session.pk),
             details={"reason": reason, "subject": str(session.user.public_id)},
         )
+        session_ended.send(sender=AuthSession, session=session)
     return bool(changed)
 
 

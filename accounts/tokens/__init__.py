@@ -1,13 +1,14 @@
 """The only code that signs or checks tokens: key ring, JWTs, revocation state, secrets.
 
 `keyring` holds the signing keys, `jwt` the token classes, `opaque` the refresh tokens,
-`revocation` what verify asks about sessions, clients and revoked tokens, `check` the
-access-token check, `secrets` everything sealed or hashed at rest, `google` the Google ID
-tokens Warden accepts. The names below are the package's API; `tokens.keyring` is the
-process's KeyRing (import the module's other names from `accounts.tokens.keyring` itself).
+`idtoken` the OpenID ID and logout tokens, `revocation` what verify asks about sessions,
+clients and revoked tokens, `check` the access-token check, `secrets` everything sealed or
+hashed at rest, `google` the Google ID tokens Warden accepts. The names below are the
+package's API; `tokens.keyring` is the process's KeyRing (import the module's other names from
+`accounts.tokens.keyring` itself).
 """
 
-from accounts.tokens import opaque
+from accounts.tokens import idtoken, opaque
 from accounts.tokens.audience import (
     ANY_AUDIENCE,
     Audience,
@@ -62,6 +63,7 @@ __all__ = [
     "audience_find",
     "cache_is_shared",
     "default_audience",
+    "idtoken",
     "keyring",
     "longest_token_lifetime",
     "mark_client_state",

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts import tokens
 from accounts.flows import exchange
+from accounts.flows.oidc import clients as oidc_clients
 
 
 class JwksApi(APIView):
@@ -39,6 +40,12 @@ class DiscoveryApi(APIView):
     def get(self, request):
         base = settings.WARDEN_ISSUER.rstrip("/")
         client_auth = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+        registration = (
+            {"registration_endpoint": base + reverse("oidc:register")}
+            if settings.WARDEN_OIDC_DYNAMIC_REGISTRATION
+            else {}
+        )
+        # Exactly what is served (tests/api/test_discovery.py checks each endpoint answers).
         return Response(
             {
                 "issuer": settings.WARDEN_ISSUER,
@@ -46,36 +53,60 @@ class DiscoveryApi(APIView):
                 "jwks_uri": base + reverse("jwks"),
                 "introspection_endpoint": base + reverse("api:introspect"),
                 "revocation_endpoint": base + reverse("api:revoke"),
-                "userinfo_endpoint": base + reverse("api:me"),
-                # Only what is served: no authorization endpoint yet, so no response types
-                # and no ID tokens.
+                "authorization_endpoint": base + reverse("oidc:authorize"),
+                "userinfo_endpoint": base + reverse("oidc:userinfo"),
+                "end_session_endpoint": base + reverse("oidc:end-session"),
+                "device_authorization_endpoint": base + reverse("oidc:device-authorization"),
+                "pushed_authorization_request_endpoint": base + reverse("oidc:par"),
+                "require_pushed_authorization_requests": False,
+                **registration,
                 "grant_types_supported": [
-                    "password",
+                    "authorization_code",
+                    "urn:ietf:params:oauth:grant-type:device_code",
                     "refresh_token",
+                    "password",
                     "client_credentials",
                     exchange.GRANT_TYPE,
                 ],
-                "response_types_supported": [],
-                "token_endpoint_auth_methods_supported": client_auth,
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query"],
+                "code_challenge_methods_supported": ["S256"],
+                "scopes_supported": list(oidc_clients.SCOPES),
+                "prompt_values_supported": ["none", "login", "consent", "select_account"],
+                "token_endpoint_auth_methods_supported": [*client_auth, "none"],
                 "introspection_endpoint_auth_methods_supported": client_auth,
                 "revocation_endpoint_auth_methods_supported": [*client_auth, "none"],
                 # private_key_jwt assertions are checked against the client's own key.
-                "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+                "token_endpoint_auth_signing_alg_values_supported": list(tokens.ALGORITHMS),
+                "id_token_signing_alg_values_supported": list(tokens.ALGORITHMS),
                 "subject_types_supported": ["public"],
                 "claims_supported": [
                     "sub",
-                    "email",
-                    "roles",
-                    "sid",
-                    "client_id",
-                    "scope",
-                    "act",
                     "iss",
                     "aud",
                     "exp",
                     "iat",
-                    "jti",
+                    "auth_time",
+                    "nonce",
+                    "at_hash",
+                    "amr",
+                    "sid",
+                    "azp",
+                    "act",
+                    "client_id",
+                    "scope",
+                    "email",
+                    "email_verified",
+                    "name",
+                    "given_name",
+                    "family_name",
+                    "roles",
                 ],
+                "authorization_response_iss_parameter_supported": True,
+                "backchannel_logout_supported": True,
+                "backchannel_logout_session_supported": True,
+                "request_parameter_supported": False,
+                "request_uri_parameter_supported": False,
                 "service_documentation": base + reverse("docs"),
             },
             headers={"Cache-Control": "public, max-age=300"},

@@ -1,5 +1,6 @@
-"""The OAuth 2.0 token endpoint (RFC 6749): password, refresh_token, client_credentials, and
-token exchange (RFC 8693); every grant takes RFC 8707's `resource`."""
+"""The OAuth 2.0 token endpoint (RFC 6749): password, refresh_token, client_credentials, token
+exchange (RFC 8693), and authorization_code and device_code (OpenID Connect,
+accounts/flows/oidc/); every grant takes RFC 8707's `resource`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ from accounts.flows.audiences import user_grant
 from accounts.flows.clients import client_credentials_grant
 from accounts.flows.login import password_login
 from accounts.flows.sessions import session_refresh
-from api.client_auth import ClientAuthentication, client_of, client_required
+from api.client_auth import (
+    ClientAuthentication,
+    PublicClientAuthentication,
+    client_of,
+    client_required,
+)
 from api.common import GRANT_ERRORS, NoStoreApi, TokenOutput, caller_of, login_response
 from api.inputs import ClientAuthInput, Param, validated
+from api.oidc.grants import GRANT_HANDLERS, AuthorizationCodeGrantInput, DeviceCodeGrantInput
 
 
 class GrantInput(serializers.Serializer):
@@ -75,13 +82,15 @@ GRANTS = {
     "refresh_token": RefreshGrantInput,
     "client_credentials": ClientCredentialsGrantInput,
     exchange.GRANT_TYPE: TokenExchangeGrantInput,
+    "authorization_code": AuthorizationCodeGrantInput,
+    "urn:ietf:params:oauth:grant-type:device_code": DeviceCodeGrantInput,
 }
 
 
 class TokenApi(NoStoreApi):
-    """OAuth 2.0 token endpoint: password, refresh_token, client_credentials, token exchange."""
+    """OAuth 2.0 token endpoint: every grant of GRANTS, with client authentication."""
 
-    authentication_classes = (ClientAuthentication,)
+    authentication_classes = (ClientAuthentication, PublicClientAuthentication)
 
     @extend_schema(
         request=PolymorphicProxySerializer(
@@ -96,6 +105,8 @@ class TokenApi(NoStoreApi):
         if grant not in GRANTS:
             raise errors.AuthError("unsupported_grant_type", f"Unsupported grant_type {grant!r}.")
         data, caller = validated(GRANTS[grant], request.data), caller_of(request)
+        if grant in GRANT_HANDLERS:
+            return Response(GRANT_HANDLERS[grant](request, data, caller))
         if grant == "password":
             target = user_grant(
                 resource=data.get("resource"), scope=data.get("scope"), client=client_of(request)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "accounts",
     "api",
+    "oidc",
 ]
 
 MIDDLEWARE = [

@@ -46,6 +46,10 @@ WARDEN_DIALECT_SEED002 = env.bool("DIALECT_SEED002", default=True)  # GET /api/a
 WARDEN_DIALECT_SEED003 = env.bool("DIALECT_SEED003", default=True)  # /auth/login, verify, ...
 WARDEN_SEED_CLAIMS_DIALECTS = env.list("SEED_CLAIMS_DIALECTS", default=["seed003"])
 
+# OpenID Connect (accounts/flows/oidc/): RFC 7591 dynamic registration lets anyone register an
+# app (consent is still asked of every user), so it is off unless asked for.
+WARDEN_OIDC_DYNAMIC_REGISTRATION = env.bool("OIDC_DYNAMIC_REGISTRATION", default=False)
+
 # Only what simplejwt's classes that Warden uses read: the token classes (type and jti claim
 # names) and JWTAuthentication (the header scheme). Keys, algorithm, iss, aud and lifetimes are
 # Warden's own settings, read by accounts/tokens/jwt.py's backend (its docstring says why).

@@ -72,3 +72,15 @@ def test_allauth_still_keeps_the_spent_login_slot_where_warden_refunds_it():
     # The outage refund (LoginAttemptsMixin.authenticate) resets and rolls back these.
     assert "_login_failed_rl_usage" in inspect.getsource(DefaultAccountAdapter.pre_authenticate)
     assert callable(DefaultAccountAdapter._rollback_login_failed_rl_usage)
+
+
+@pytest.mark.django_db
+def test_web_authentication_records_carry_method_type_and_time(user):
+    from allauth.account.internal.flows.login import record_authentication
+
+    request = _request()
+    record_authentication(request, user, method="password", email=user.email)
+    record_authentication(request, user, method="mfa", type="totp")
+    records = allauth_compat.web_authentication_records(request, user)
+    assert [(r["method"], r.get("type")) for r in records] == [("password", None), ("mfa", "totp")]
+    assert all(isinstance(r["at"], int | float) for r in records)

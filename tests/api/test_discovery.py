@@ -3,6 +3,7 @@
 import pytest
 
 pytestmark = pytest.mark.django_db
+ISSUER = "http://127.0.0.1:8000"
 
 
 @pytest.mark.parametrize(
@@ -10,15 +11,17 @@ pytestmark = pytest.mark.django_db
 )
 def test_metadata_lists_only_served_endpoints_and_methods(client, path):
     meta = client.get(path).json()
-    assert meta["issuer"] == "http://127.0.0.1:8000"
-    for name in ("token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri"):
-        served = client.post if name != "jwks_uri" else client.get
-        assert served(meta[name].removeprefix("http://127.0.0.1:8000")).status_code != 404
-    assert "token" not in meta["response_types_supported"], "no implicit flow is served"
-    assert "authorization_endpoint" not in meta
-    assert "id_token_signing_alg_values_supported" not in meta, "no ID tokens yet"
+    assert meta["issuer"] == ISSUER
+    for name, value in meta.items():
+        if name.endswith("_endpoint") or name == "jwks_uri":
+            assert client.get(value.removeprefix(ISSUER)).status_code != 404, name
+    assert meta["response_types_supported"] == ["code"], "no implicit flow is served"
+    assert meta["code_challenge_methods_supported"] == ["S256"], "never plain"
     assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
+    assert "registration_endpoint" not in meta, "dynamic registration is off by default"
     assert set(meta["grant_types_supported"]) == {
+        "authorization_code",
+        "urn:ietf:params:oauth:grant-type:device_code",
         "password",
         "refresh_token",
         "client_credentials",

@@ -107,7 +107,8 @@ def test_deactivated_user_gets_no_token(api, make_user):
         ({}, "invalid_request"),
         ({"grant_type": "password", "username": "a@example.com"}, "invalid_request"),
         ({"grant_type": "refresh_token"}, "invalid_request"),
-        ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "x"}, "invalid_request"),
+        ({"grant_type": "urn:example:made-up", "code": "x"}, "unsupported_grant_type"),
         ({"grant_type": "refresh_token", "refresh_token": "not-a-jwt"}, "invalid_grant"),
     ],
 )
