@@ -272,6 +272,14 @@ WARDEN_CLOCK_LEEWAY = env.int("TOKEN_LEEWAY_SECONDS", default=30)
 # and never the per-process local-memory cache; "true"/"false" override.
 WARDEN_SHARED_CACHE = env("WARDEN_SHARED_CACHE", default="auto")
 
+# Revocation events (accounts/events): a held poll answers within the interval of an event
+# and waits at most WARDEN_SSF_POLL_WAIT seconds (one server thread per waiting receiver);
+# push retries back off up to WARDEN_SSF_PUSH_MAX_BACKOFF seconds.
+WARDEN_SSF_POLL_WAIT = env.float("SSF_POLL_WAIT_SECONDS", default=10.0)
+WARDEN_SSF_POLL_INTERVAL = env.float("SSF_POLL_INTERVAL_SECONDS", default=0.1)
+WARDEN_SSF_PUSH_TIMEOUT = env.float("SSF_PUSH_TIMEOUT_SECONDS", default=5.0)
+WARDEN_SSF_PUSH_MAX_BACKOFF = env.int("SSF_PUSH_MAX_BACKOFF_SECONDS", default=60)
+
 # Only what simplejwt's classes that Warden uses read: the token classes (type and jti claim
 # names) and JWTAuthentication (the header scheme). Keys, algorithm, iss, aud and lifetimes are
 # Warden's own settings, read by accounts/tokens/jwt.py's backend (its docstring says why).
