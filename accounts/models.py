@@ -196,6 +196,9 @@ class ServiceClient(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     secret_rotated_at = models.DateTimeField(default=timezone.now)
+    # A revocation-feed receiver (scope ssf:poll) with this set also gets its events pushed
+    # (RFC 8935) by `manage.py deliver_events`.
+    push_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -312,3 +315,41 @@ class RolePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"policy of {self.role.name}"
+
+
+class SecurityEvent(models.Model):
+    """The outbox: a revocation, written in the transaction that made it (accounts/events)."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event_type = models.CharField(max_length=200)
+    subject = models.JSONField(help_text="RFC 9493 subject identifier (the SET's sub_id)")
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type.rpartition('/')[2]} {self.subject.get('id', '')}"
+
+
+class EventDelivery(models.Model):
+    """One event for one receiver: pending until the receiver acknowledges it (poll) or
+    accepts it (push). Its `jti` is the SET's, the same at every attempt."""
+
+    jti = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.ForeignKey(SecurityEvent, on_delete=models.CASCADE, related_name="deliveries")
+    receiver = models.ForeignKey(
+        ServiceClient, on_delete=models.CASCADE, related_name="event_deliveries"
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)  # push attempts
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "event deliveries"
+        indexes = [models.Index(fields=["receiver", "delivered_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.receiver}"

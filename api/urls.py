@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api import auth, dialects, users, verify
+from api import auth, dialects, ssf, users, verify
 from api.oauth import introspection, token
 
 app_name = "api"
@@ -28,4 +28,7 @@ urlpatterns = [
     path("auth/sessions", users.SessionListApi.as_view(), name="sessions"),
     path("auth/sessions/<uuid:session_id>", users.SessionDetailApi.as_view(), name="session"),
     path("admin/users", users.AdminUserListApi.as_view(), name="admin-users"),
+    # Revocation events for receivers (Shared Signals; RFC 8936 poll)
+    path("ssf/stream", ssf.StreamConfigurationApi.as_view(), name="ssf-stream"),
+    path("ssf/poll", ssf.PollApi.as_view(), name="ssf-poll"),
 ]

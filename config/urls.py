@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as pages
-from api import dialects, health
+from api import dialects, health, ssf
 from api.metrics import metrics_view
 from api.oauth import discovery
 
@@ -40,6 +40,11 @@ urlpatterns = [
         ".well-known/oauth-authorization-server",
         discovery.DiscoveryApi.as_view(),
         name="oauth-authorization-server",
+    ),
+    path(
+        ".well-known/ssf-configuration",
+        ssf.SsfConfigurationApi.as_view(),
+        name="ssf-configuration",
     ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

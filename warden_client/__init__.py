@@ -14,6 +14,7 @@ from warden_client.errors import (
     WardenError,
     WardenUnavailable,
 )
+from warden_client.feed import RevocationFeed
 from warden_client.identity import Identity
 from warden_client.verifier import TokenVerifier
 
@@ -25,6 +26,7 @@ __all__ = [
     "MfaRequired",
     "NotSignedIn",
     "RateLimited",
+    "RevocationFeed",
     "ServiceTokenClient",
     "SessionRevoked",
     "TokenExpired",

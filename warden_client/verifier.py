@@ -18,6 +18,7 @@ import requests
 
 from warden_client import _http
 from warden_client.errors import InvalidToken, TokenExpired, TokenRevoked, WardenUnavailable
+from warden_client.feed import RevocationFeed
 from warden_client.identity import Identity
 
 log = logging.getLogger("warden_client")
@@ -51,8 +52,10 @@ class TokenVerifier:
     bounded LRU keyed by the token string, each entry dropped when the token expires), so a
     token presented again costs a dictionary lookup instead of a signature check.
 
-    Local verification cannot see revocation (logout, a revoked session) before the token
-    expires; pass `online=True` to `verify` where that matters, at the cost of one call.
+    Alone, local verification cannot see revocation (logout, a revoked session) before the
+    token expires: give it `revocation_feed=RevocationFeed(client_id=..., client_secret=...)`
+    (a receiver's credentials, scope `ssf:poll`) to refuse revoked tokens within about a
+    second, or pass `online=True` to `verify`, at the cost of one call per token.
     """
 
     def __init__(
@@ -73,12 +76,13 @@ class TokenVerifier:
         timeout: Any = _http.DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
+        revocation_feed: RevocationFeed | None = None,
     ) -> None:
         if not issuer or not audience:
             raise ValueError("TokenVerifier needs the expected issuer and audience.")
         self.issuer = issuer
         self.audience = audience
-        base = (base_url or issuer).rstrip("/")
+        self.base_url = base = (base_url or issuer).rstrip("/")
         self.jwks_url = jwks_url or f"{base}/.well-known/jwks.json"
         self.introspection_url = f"{base}/api/auth/introspect"
         self.verify_url = f"{base}/api/auth/verify"
@@ -107,6 +111,9 @@ class TokenVerifier:
             # Fixed keys (tests, air-gapped services): never fetched, an unknown kid is refused.
             self._keys = self._parse_jwks(jwks)
             self._last_fetch_ok = self._last_fetch_attempt = self._last_miss_fetch = float("inf")
+        self.revocation_feed = revocation_feed
+        if revocation_feed is not None:
+            revocation_feed.start(self)
 
     # --- Public API -----------------------------------------------------------------------------
 
@@ -121,6 +128,8 @@ class TokenVerifier:
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("malformed token")
         identity = self._verified(token)
+        if self.revocation_feed is not None:
+            self.revocation_feed.check(identity)
         if online:
             self._check_online(token)
         return identity
@@ -129,6 +138,11 @@ class TokenVerifier:
         """Fetch the JWKS now (for example at start-up, to fail fast when Warden is away)."""
         with self._fetch_lock:
             self._fetch_keys()
+
+    def close(self) -> None:
+        """Stop the revocation feed's thread, if there is one."""
+        if self.revocation_feed is not None:
+            self.revocation_feed.close()
 
     @property
     def cached_tokens(self) -> int:
@@ -283,6 +297,13 @@ class TokenVerifier:
         self._headers = {}
         self._last_fetch_ok = self._clock()
         log.info("Fetched %d signing keys from %s", len(keys), self.jwks_url)
+
+    def _drop_key(self, kid: str) -> None:
+        """A key Warden retired (the revocation feed says so) verifies nothing from now on."""
+        if kid in (self._keys or {}):
+            self._keys = {k: v for k, v in self._keys.items() if k != kid}
+            self._headers = {}
+            self.forget()
 
     def _parse_jwks(self, body: dict) -> dict[str, tuple[str, Any]]:
         keys: dict[str, tuple[str, Any]] = {}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts import errors, ratelimit, tokens
 from accounts.audit import Caller, audit_failure, audit_record
+from accounts.events import outbox as events
 from accounts.flows.audiences import client_grant
 from accounts.flows.client_keys import client_keys_check
 from accounts.models import ResourceServer, ServiceClient, User
@@ -62,10 +64,12 @@ def service_client_rotate_secret(*, client: ServiceClient, actor: User | None = 
     return secret
 
 
+@transaction.atomic
 def service_client_set_active(*, client: ServiceClient, active: bool) -> None:
     ServiceClient.objects.filter(pk=client.pk).update(is_active=active)
     client.is_active = active
     tokens.mark_client_state(client.client_id, live=active)
+    events.service_client_active_changed(client=client, active=active)
 
 
 def service_client_authenticate(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.audit import audit_record
+from accounts.events import outbox as events
 from accounts.flows.mfa import SEAL_PURPOSE as MFA_SEAL_PURPOSE
 from accounts.models import AuthSession, ConsumedToken, SigningKey, User
 from accounts.tokens.keyring import SEAL_PURPOSE as KEY_SEAL_PURPOSE
@@ -102,9 +103,8 @@ def purge_expired() -> dict[str, int]:
             state=AuthSession.State.REVOKED, revoked_at__lte=keep_revoked
         ).delete()[0],
         "consumed_tokens": ConsumedToken.objects.filter(expires_at__lte=now).delete()[0],
-        "signing_keys": SigningKey.objects.filter(
-            state=SigningKey.State.VERIFYING, retire_at__lte=now
-        ).update(state=SigningKey.State.RETIRED),
+        "signing_keys": events.signing_keys_retire(now=now),
+        "security_events": events.events_purge(now=now),
     }
     tokens.keyring.invalidate()
     return counts

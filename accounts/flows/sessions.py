@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts import errors, selectors, tokens
 from accounts.audit import Caller, audit_failure, audit_record
+from accounts.events import outbox as events
 from accounts.flows.audiences import refresh_grant
 from accounts.models import AuthSession, ConsumedToken, ServiceClient, User
 
@@ -189,6 +190,7 @@ def _issued_in(session: AuthSession, refresh_token: str) -> bool:
     return False
 
 
+@transaction.atomic  # the revocation and its event: one commit
 def session_revoke(
     *, session: AuthSession, reason: str, caller: Caller | None = None, actor: User | None = None
 ) -> bool:
@@ -206,13 +208,16 @@ def session_revoke(
             details={"reason": reason, "subject": str(session.user.public_id)},
         )
         session_ended.send(sender=AuthSession, session=session)
+        events.session_revoked(session=session, reason=reason)
     return bool(changed)
 
 
+@transaction.atomic
 def user_sessions_revoke_all(
     *, user: User, reason: str, caller: Caller | None = None, actor: User | None = None
 ) -> int:
     sessions = list(AuthSession.objects.filter(user=user, state=AuthSession.State.ACTIVE))
+    events.user_sessions_ended(user=user, reason=reason, ended=len(sessions))
     return sum(
         session_revoke(session=s, reason=reason, caller=caller, actor=actor) for s in sessions
     )
@@ -285,4 +290,5 @@ def token_revoke(*, token: str, caller: Caller, client: ServiceClient | None = N
                 target=claims["jti"],
                 details={"subject": claims["sub"], "sid": claims.get("sid")},
             )
+            events.token_revoked(jti=claims["jti"], exp=claims["exp"])
     return created

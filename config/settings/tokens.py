@@ -50,6 +50,14 @@ WARDEN_SEED_CLAIMS_DIALECTS = env.list("SEED_CLAIMS_DIALECTS", default=["seed003
 # app (consent is still asked of every user), so it is off unless asked for.
 WARDEN_OIDC_DYNAMIC_REGISTRATION = env.bool("OIDC_DYNAMIC_REGISTRATION", default=False)
 
+# Revocation events (accounts/events): a held poll answers within the interval of an event
+# and waits at most WARDEN_SSF_POLL_WAIT seconds (one server thread per waiting receiver);
+# push retries back off up to WARDEN_SSF_PUSH_MAX_BACKOFF seconds.
+WARDEN_SSF_POLL_WAIT = env.float("SSF_POLL_WAIT_SECONDS", default=10.0)
+WARDEN_SSF_POLL_INTERVAL = env.float("SSF_POLL_INTERVAL_SECONDS", default=0.1)
+WARDEN_SSF_PUSH_TIMEOUT = env.float("SSF_PUSH_TIMEOUT_SECONDS", default=5.0)
+WARDEN_SSF_PUSH_MAX_BACKOFF = env.int("SSF_PUSH_MAX_BACKOFF_SECONDS", default=60)
+
 # Only what simplejwt's classes that Warden uses read: the token classes (type and jti claim
 # names) and JWTAuthentication (the header scheme). Keys, algorithm, iss, aud and lifetimes are
 # Warden's own settings, read by accounts/tokens/jwt.py's backend (its docstring says why).
