@@ -79,6 +79,20 @@ class KeyRingBackend(TokenBackend):
         kid = header.get("kid")
         return keyring.public_key(kid) if isinstance(kid, str) else None
 
+    def key_for(self, token: str | bytes, *, typ: str) -> tuple[str, Any]:
+        """The pinned algorithm and key that must verify `token`, from its header, which must
+        name type `typ` and no key of its own; TokenBackendError otherwise."""
+        try:
+            header = _unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("malformed token") from exc
+        if header.get("typ") != typ or FORBIDDEN_HEADERS.intersection(header):
+            raise TokenBackendError("wrong token type")
+        found = self.verification_material(header)
+        if found is None:
+            raise TokenBackendError("unknown signing key")
+        return found
+
     def encode(
         self, payload: dict[str, Any], typ: str = "JWT", audience: str = "", algorithm: str = ""
     ) -> str:
@@ -94,16 +108,7 @@ class KeyRingBackend(TokenBackend):
         self, token: str | bytes, verify: bool = True, typ: str = "JWT", audience: Any = ""
     ) -> dict[str, Any]:
         """`audience`: one identifier, several (any may match), or ANY_AUDIENCE."""
-        try:
-            header = _unverified_header(token)
-        except jwt.InvalidTokenError as exc:
-            raise TokenBackendError("malformed token") from exc
-        if header.get("typ") != typ or FORBIDDEN_HEADERS.intersection(header):
-            raise TokenBackendError("wrong token type")
-        found = self.verification_material(header)
-        if found is None:
-            raise TokenBackendError("unknown signing key")
-        algorithm, public_key = found
+        algorithm, public_key = self.key_for(token, typ=typ)
         options = {"require": ["exp", "iat", "jti", "sub", "iss", "aud", "token_type"]}
         if audience is ANY_AUDIENCE:
             audience, options["verify_aud"] = None, False

@@ -26,20 +26,23 @@ UserInfoOutput = inline_serializer(
 )
 
 
+USERINFO_SCHEMA = extend_schema(
+    request=None,
+    responses={
+        200: UserInfoOutput,
+        401: OpenApiResponse(description="No or a bad access token"),
+        403: OpenApiResponse(description="insufficient_scope: not an `openid` sign-in"),
+    },
+)
+
+
 class UserInfoApi(APIView):
     """GET or POST with `Authorization: Bearer <access token>` from an OpenID sign-in."""
 
     authentication_classes = (WardenTokenAuthentication,)
     permission_classes = ()
 
-    @extend_schema(
-        request=None,
-        responses={
-            200: UserInfoOutput,
-            401: OpenApiResponse(description="No or a bad access token"),
-            403: OpenApiResponse(description="insufficient_scope: not an `openid` sign-in"),
-        },
-    )
+    @USERINFO_SCHEMA
     def get(self, request):
         if request.auth is None:
             raise NotAuthenticated()
@@ -51,13 +54,6 @@ class UserInfoApi(APIView):
             user_claims(user=request.user, scopes=scopes), headers={"Cache-Control": "no-store"}
         )
 
-    @extend_schema(
-        request=None,
-        responses={
-            200: UserInfoOutput,
-            401: OpenApiResponse(description="No or a bad access token"),
-            403: OpenApiResponse(description="insufficient_scope: not an `openid` sign-in"),
-        },
-    )
+    @USERINFO_SCHEMA
     def post(self, request):
         return self.get(request)
