@@ -157,6 +157,8 @@ class RevokedSet:
         return self._loaded_for == generation and self._loaded_at > 0
 
     def reason(self, *, sid: str | None, client_id: str | None, jti: str) -> str | None:
+        if revocation_bus.wanted():
+            revocation_bus.settle()
         now = time.time()
         if sid is not None and self._sessions.get(sid, 0) > now:
             return SESSION_DEAD

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import threading
 import time
 
@@ -21,6 +22,9 @@ log = logging.getLogger("warden.revocation")
 CHANNEL = "warden:revocations"
 _HEARTBEAT = 1.0  # seconds between pings on the subscription
 _DEAD_AFTER = 3.0  # no message (pong included) for this long: the channel is lost
+# How long a check waits for this process's listener to apply events already delivered to
+# its socket (a logout elsewhere that finished just before this request began).
+_SETTLE_SECONDS = 0.02
 
 
 class _Bus:
@@ -30,12 +34,32 @@ class _Bus:
         self._generation = -1
         self._next_generation = 0
         self._last_seen = 0.0
+        self._socket = None
+        self._applied = threading.Condition()
 
     def generation(self) -> int:
         self._ensure_listening()
         if self._generation >= 0 and time.monotonic() - self._last_seen > _DEAD_AFTER:
             return -1
         return self._generation
+
+    def settle(self) -> None:
+        """Let the listener apply what Redis already delivered to this process.
+
+        PUBLISH has written an event to every subscriber's socket by the time the revoking
+        request answers, so a request that starts later finds it there: one non-blocking poll
+        of the socket (no network round trip), and a short wait only when something is
+        waiting to be read."""
+        sock = self._socket
+        if sock is None:
+            return
+        try:
+            readable = select.select([sock], [], [], 0)[0]
+        except (OSError, ValueError):
+            return
+        if readable:
+            with self._applied:
+                self._applied.wait(_SETTLE_SECONDS)
 
     def _ensure_listening(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -62,6 +86,7 @@ class _Bus:
         pubsub = _redis().pubsub()
         try:
             pubsub.subscribe(CHANNEL)
+            self._socket = pubsub.connection._sock if pubsub.connection else None
             last_ping = 0.0
             while True:
                 now = time.monotonic()
@@ -79,7 +104,10 @@ class _Bus:
                     self._generation = self._next_generation
                 elif message["type"] == "message":
                     _apply(message["data"])
+                with self._applied:
+                    self._applied.notify_all()
         finally:
+            self._socket = None
             pubsub.close()
 
 
@@ -106,6 +134,10 @@ def receiver(kind: str, ident: str, until: float) -> None:
 def wanted() -> bool:
     """Whether the default cache is Redis, the one backend with a channel."""
     return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def settle() -> None:
+    _bus.settle()
 
 
 def generation() -> int:

@@ -283,7 +283,8 @@ def test_first_sign_ins_raced_with_different_tokens_make_one_account_and_no_500(
     with ThreadPoolExecutor(max_workers=4) as pool:
         codes = list(pool.map(attempt, id_tokens))
 
-    assert set(codes) <= {200, 400} and 200 in codes, codes
+    # 429: allauth's limiter refuses an attempt while a parallel one holds its lock (clean).
+    assert set(codes) <= {200, 400, 429} and 200 in codes, codes
     assert User.objects.filter(email="twice@example.com").count() == 1
     assert SocialAccount.objects.count() == 1
 
