@@ -18,7 +18,16 @@ from tests.e2e import harness as e2e
 from tests.faults import harness
 
 LOGIN_ATTEMPTS_LIMIT = 3
-USERS = ("ann@example.com", "bob@example.com", "carol@example.com", "dave@example.com")
+KILLS_USER = "kills@example.com"  # test_worker_kills' sessions
+SOAK_USER = "soak@example.com"
+USERS = (
+    "ann@example.com",
+    "bob@example.com",
+    "carol@example.com",
+    "dave@example.com",
+    KILLS_USER,
+    SOAK_USER,
+)
 
 SEED = f"""
 import json
