@@ -443,10 +443,9 @@ class RedisWithSentinel:
             for sentinel in self.sentinels:
                 client = redis.Redis(host="127.0.0.1", port=sentinel.port, socket_timeout=1)
                 try:
-                    master = client.execute_command("SENTINEL", "MASTER", SENTINEL_SERVICE)
-                    fields = dict(zip(master[::2], master[1::2], strict=False))
-                    replicas = int(fields.get(b"num-slaves", 0))
-                    peers = int(fields.get(b"num-other-sentinels", 0))
+                    fields = client.sentinel_master(SENTINEL_SERVICE)
+                    replicas = int(fields.get("num-slaves", 0))
+                    peers = int(fields.get("num-other-sentinels", 0))
                     if replicas >= 1 and peers >= len(self.sentinels) - 1:
                         ready += 1
                 except redis.RedisError:
