@@ -21,7 +21,7 @@ import requests
 from tests.faults import harness
 from tests.faults.conftest import Stack, fault_stack
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.failover]
 
 RECOVERY_SECONDS = 10
 SESSIONS = 5
