@@ -38,11 +38,15 @@ test: $(VENV)/.installed-dev
 	-@$(MAKE) --no-print-directory js-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Outage tests alone (also part of `make test`): they start their own PostgreSQL and Redis on
-# free loopback ports, stop and restart them under a running Warden, and skip without the
-# server binaries (PostgreSQL's initdb/postgres, redis-server). About half a minute.
+# Fault tests alone (also part of `make test`): they start their own PostgreSQL (+ a streaming
+# replica) and Redis (+ a replica and 3 sentinels) on free loopback ports, never the machine's,
+# and run Warden under gunicorn on them: backend outages, workers SIGKILLed under refresh load,
+# primary/master failover, a 60 s soak, bad input at volume, slow clients through nginx. Each
+# prints what happened; they skip, saying why, without the binaries (SYSTEM_PACKAGES below).
+# About 4 minutes on 2 cores.
 faults: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m faults -v $(PYTEST_ARGS)
+	-@$(MAKE) --no-print-directory system-deps
+	$(BIN)/python -m pytest -m faults -v -s $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -61,7 +65,11 @@ superuser: $(VENV)/.installed
 # mod_auth_openidc as an OpenID relying party; Node.js for the
 # TypeScript SDK when the machine has none). Installed when we
 # are root on a Debian-like machine; elsewhere those tests skip and say why.
-SYSTEM_PACKAGES := chromium nginx-light wrk apache2 libapache2-mod-auth-openidc
+# postgresql: initdb, postgres, pg_basebackup for the fault tests' private servers;
+# redis-server: also Sentinel (`redis-server --sentinel`; the redis-sentinel package only adds a
+# service unit). Installing them starts Debian's own instances, which the tests never touch.
+SYSTEM_PACKAGES := chromium nginx-light wrk apache2 libapache2-mod-auth-openidc postgresql \
+	redis-server
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \

@@ -38,6 +38,10 @@ def exception_handler(exc, context):
     view = context.get("view")
     if getattr(view, "oauth_errors", False) and isinstance(exc, exceptions.ParseError):
         return auth_error_response(AuthError("invalid_request", "The request body is malformed."))
+    if getattr(view, "oauth_errors", False) and isinstance(exc, exceptions.UnsupportedMediaType):
+        return auth_error_response(
+            AuthError("invalid_request", "The request body's Content-Type is not supported.")
+        )
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         return auth_error_response(

@@ -12,6 +12,8 @@ from api.oauth import discovery
 
 # A database or Redis outage answers 503 from anywhere, the verify fast path included.
 handler500 = "api.unavailable.server_error"
+# A body too large (or a request Django refuses) answers JSON on the API's paths.
+handler400 = "config.errors.bad_request"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="account_overview", permanent=False)),

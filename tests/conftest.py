@@ -73,12 +73,15 @@ def pytest_collection_modifyitems(config, items):
             missing = "PostgreSQL server binaries (initdb, postgres)" if not pg_bindir else ""
             missing = missing or "redis-server"
             item.add_marker(pytest.mark.skip(reason=f"needs {missing}: none found"))
+        elif item.get_closest_marker("failover") and not (pg_bindir / "pg_basebackup").is_file():
+            reason = f"needs pg_basebackup next to initdb in {pg_bindir} (Debian: postgresql)"
+            item.add_marker(pytest.mark.skip(reason=reason))
         if item.get_closest_marker("apache") and not apache:
             reason = "needs Apache mod_auth_openidc: apt-get install apache2 "
             reason += "libapache2-mod-auth-openidc (make system-deps does it)"
             item.add_marker(pytest.mark.skip(reason=reason))
         if item.get_closest_marker("node") and not node:
-            reason = "needs Node: node (20+) and npm not both on PATH (the TypeScript SDK)"
+            reason = "needs Node: node (20+) and npm not both on PATH (the SDK and RP tests)"
             item.add_marker(pytest.mark.skip(reason=reason))
 
 

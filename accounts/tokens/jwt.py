@@ -55,6 +55,8 @@ def _unverified_header(token: str | bytes) -> dict[str, Any]:
     """The token's header (read-only), parsed strictly by PyJWT the first time it is seen."""
     if not isinstance(token, str | bytes):
         raise jwt.DecodeError("Invalid token type")
+    if isinstance(token, str) and not token.isascii():  # a lone surrogate would not encode
+        raise jwt.DecodeError("A JWT is ASCII")
     segment = token.partition("." if isinstance(token, str) else b".")[0]
     header = _HEADERS.get(segment)
     if header is None:

@@ -7,6 +7,7 @@ binaries are missing (tests/conftest.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -18,7 +19,16 @@ from tests.e2e import harness as e2e
 from tests.faults import harness
 
 LOGIN_ATTEMPTS_LIMIT = 3
-USERS = ("ann@example.com", "bob@example.com", "carol@example.com", "dave@example.com")
+KILLS_USER = "kills@example.com"  # test_worker_kills' sessions
+SOAK_USER = "soak@example.com"
+USERS = (
+    "ann@example.com",
+    "bob@example.com",
+    "carol@example.com",
+    "dave@example.com",
+    KILLS_USER,
+    SOAK_USER,
+)
 
 SEED = f"""
 import json
@@ -41,6 +51,7 @@ class Stack:
     warden: e2e.Process
     client_id: str
     client_secret: str
+    env: dict
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.url + path, timeout=15, allow_redirects=False, **kwargs)
@@ -73,35 +84,52 @@ class Stack:
 @pytest.fixture(scope="session")
 def _fault_stack(tmp_path_factory):
     logs = tmp_path_factory.mktemp("faults")
-    with harness.private_postgres() as postgres, harness.private_redis() as cache:
-        port = e2e.free_port()
-        env = e2e.warden_env(
-            database_url=postgres.url,
-            redis_url=cache.url,
-            issuer=f"http://127.0.0.1:{port}",
-            CACHE_KEY_PREFIX="warden-faults",
-            LOGIN_ATTEMPTS_LIMIT=str(LOGIN_ATTEMPTS_LIMIT),
-            LOGIN_IP_RATE="10000/m",
-            CLIENT_AUTH_FAILURES_PER_MINUTE="10000",
-            TOKEN_FAILURES_PER_MINUTE="10000",
-            # The Argon2 hasher is real here: one at a time per worker is enough for tests.
-            WEB_CONCURRENCY="2",
-            GUNICORN_THREADS="4",
+    with (
+        harness.private_postgres() as postgres,
+        harness.private_redis() as cache,
+        fault_stack(postgres, cache, postgres.url, cache.url, logs) as stack,
+    ):
+        yield stack
+
+
+def fault_env(database_url: str, redis_url: str, port: int, **extra: str) -> dict:
+    """Warden's environment in the fault tests: production-like, limits out of the way."""
+    return e2e.warden_env(
+        database_url=database_url,
+        redis_url=redis_url,
+        issuer=f"http://127.0.0.1:{port}",
+        CACHE_KEY_PREFIX="warden-faults",
+        LOGIN_ATTEMPTS_LIMIT=str(LOGIN_ATTEMPTS_LIMIT),
+        LOGIN_IP_RATE="10000/m",
+        CLIENT_AUTH_FAILURES_PER_MINUTE="10000",
+        TOKEN_FAILURES_PER_MINUTE="10000",
+        # The Argon2 hasher is real here: one at a time per worker is enough for tests.
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="4",
+        **extra,
+    )
+
+
+@contextlib.contextmanager
+def fault_stack(postgres, cache, database_url: str, redis_url: str, logs, **extra: str):
+    """Migrate and seed the database, serve Warden under gunicorn on it; stop it at the end."""
+    port = e2e.free_port()
+    env = fault_env(database_url, redis_url, port, **extra)
+    e2e.manage(env, "migrate", "--noinput")
+    client = e2e.manage_json(env, SEED)
+    warden = e2e.start_warden("warden", port=port, env=env, log_dir=logs)
+    try:
+        yield Stack(
+            url=f"http://127.0.0.1:{port}",
+            postgres=postgres,
+            redis=cache,
+            warden=warden,
+            client_id=client["client_id"],
+            client_secret=client["client_secret"],
+            env=env,
         )
-        e2e.manage(env, "migrate", "--noinput")
-        client = e2e.manage_json(env, SEED)
-        warden = e2e.start_warden("warden", port=port, env=env, log_dir=logs)
-        try:
-            yield Stack(
-                url=f"http://127.0.0.1:{port}",
-                postgres=postgres,
-                redis=cache,
-                warden=warden,
-                client_id=client["client_id"],
-                client_secret=client["client_secret"],
-            )
-        finally:
-            warden.stop()
+    finally:
+        warden.stop()
 
 
 @pytest.fixture
