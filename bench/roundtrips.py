@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import threading
 import time
@@ -28,6 +29,8 @@ import django
 
 N = {"verify": 200, "me": 100, "client_credentials": 50, "refresh": 50, "login": 10}
 WRITES = ("INSERT", "UPDATE", "DELETE")
+# Django (4.2+) logs transaction control among the queries: counted as commits, not queries.
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 
 
 class Counter:
@@ -142,7 +145,9 @@ def measure(work: Path, client_id: str, client_secret: str, password: str) -> di
             for i in range(n):
                 statuses.add(calls[name](client, i).status_code)
                 first = first or len(queries.captured_queries)
-        sql = [q["sql"].lstrip().upper() for q in queries.captured_queries]
+        every = [q["sql"].lstrip().upper() for q in queries.captured_queries]
+        sql = [q for q in every if not q.startswith(CONTROL)]
+        first = len([q for q in every[:first] if not q.startswith(CONTROL)])
         out[name] = {
             "requests": n,
             "statuses": sorted(statuses),
@@ -159,11 +164,31 @@ def measure(work: Path, client_id: str, client_secret: str, password: str) -> di
 
     with CaptureQueriesContext(connection) as queries:
         revocation._snapshot()
+    if PROFILE:
+        profile(client, calls)
     out["revoked_set_resync"] = {
         "sql_queries": len(queries.captured_queries),
         "every_seconds_per_process": django.conf.settings.WARDEN_REVOCATION_RESYNC_SECONDS,
     }
     return out
+
+
+PROFILE = [s for s in os.environ.get("BENCH_PROFILE", "").split(",") if s]
+
+
+def profile(client, calls) -> None:
+    """BENCH_PROFILE=me,refresh: cProfile of 200 requests each, top functions to stderr."""
+    import cProfile
+    import pstats
+
+    for name in PROFILE:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(200 if name not in ("refresh", "login") else 40):
+            calls[name](client, 1000 + i)
+        profiler.disable()
+        print(f"--- {name}", file=sys.stderr)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
 
 
 if __name__ == "__main__":
