@@ -1,10 +1,14 @@
-"""`make bench`: Warden and a vanilla SimpleJWT project, one gunicorn setup, driven by wrk.
+"""`make bench`: servers compared, then Warden against a vanilla SimpleJWT project, with wrk.
 
-Both projects are migrated, wiped and seeded (their databases are the bench's own), served by
-gunicorn with the same worker settings on loopback, and each endpoint is loaded for
-BENCH_SECONDS. Prints one table and writes bench/results/results.json and results.png.
-Settings come from the environment (see CONFIG below); a run is bounded in time and stops
-every process it started.
+Both projects are migrated, wiped and seeded (their databases are the bench's own). First the
+round trips per request are counted in process (bench/roundtrips.py); then the bare view and
+Warden's verify run under each server in BENCH_COMPARE (2 processes each); then every endpoint
+runs with Warden under BENCH_SERVER and the reference under BENCH_REFERENCE_SERVER (gunicorn
+sync, as a vanilla project runs), each for BENCH_SECONDS; then sessions are logged out one at a
+time to time the SDK's refusal; with BENCH_SCALE=1, Warden's rows run again over 1,000,000
+sessions. Prints the tables and the targets held or missed, and writes
+bench/results/results.json and results.png. Settings come from the environment (CONFIG
+below); a run is bounded in time and stops every process it started.
 """
 
 from __future__ import annotations
