@@ -780,7 +780,8 @@ def chart(report: dict, path: Path) -> None:
         ax.invert_yaxis()
     m = report["machine"]
     fig.suptitle(
-        f"Warden (W, blue) vs vanilla SimpleJWT (R, grey): {m['nproc']} cores, "
+        f"Warden (W, blue) vs vanilla SimpleJWT (R, grey; F: its bare view under Warden's "
+        f"server): {m['nproc']} cores, "
         f"{report['config']['connections']} connections, {report['config']['seconds']}s each"
     )
     fig.tight_layout()
