@@ -177,7 +177,8 @@ PROFILE = [s for s in os.environ.get("BENCH_PROFILE", "").split(",") if s]
 
 
 def profile(client, calls) -> None:
-    """BENCH_PROFILE=me,refresh: cProfile of 200 requests each, top functions to stderr."""
+    """BENCH_PROFILE=me,refresh: cProfile of 200 requests each (40 for refresh and login), top
+    functions to stderr (bench/run.py keeps it in bench/.work/roundtrips.log)."""
     import cProfile
     import pstats
 

@@ -494,6 +494,7 @@ def roundtrips(seed: dict) -> dict:
         text=True,
         timeout=300,
     )
+    (WORK / "roundtrips.log").write_text(out.stderr)  # with BENCH_PROFILE: the profiles
     if out.returncode != 0:
         raise SystemExit(f"bench/roundtrips.py failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
