@@ -106,8 +106,10 @@ js-deps:
 			$(SEED_FIXTURES)/node_modules/.installed $(OIDC_RP_JS)/node_modules/.installed; \
 	else echo "Not installed: npm (the TypeScript SDK, seed and openid-client tests will skip)."; fi
 
-# --- Benchmark (bench/run.py): Warden vs vanilla SimpleJWT under one gunicorn setup, on
-# PostgreSQL + Redis. `make bench BENCH_SECONDS=30`; other knobs are BENCH_* in bench/run.py.
+# --- Benchmark (bench/run.py): servers compared, then Warden (BENCH_SERVER, default granian)
+# against vanilla SimpleJWT (gunicorn sync), on PostgreSQL + Redis, with targets held or missed.
+# `make bench BENCH_SECONDS=30`, `make bench BENCH_SERVER=gunicorn-gthread`, `BENCH_SCALE=1`
+# (1,000,000 sessions); other knobs are BENCH_* in bench/run.py.
 BENCH_SECONDS ?= 10
 $(VENV)/.installed-bench: bench/requirements.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r bench/requirements.txt

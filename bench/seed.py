@@ -16,6 +16,8 @@ import django
 
 USERS = 200
 ACCESS_POOL = 64
+ROUND_TRIP_POOL = 100  # refresh tokens for bench/roundtrips.py, apart from wrk's pool
+REVOCATIONS = 50  # sessions bench/run.py logs out one at a time (revocation-to-refusal)
 PASSWORD = "bench-password-7f3a9c"
 
 
@@ -58,9 +60,14 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
         session_start(user=users[i % USERS], method="password", caller=caller)["access_token"]
         for i in range(ACCESS_POOL)
     ]
+    # Sessions with both tokens, for the revocation-to-refusal row (logged out one by one).
+    revocable = [
+        session_start(user=users[i % USERS], method="password", caller=caller)
+        for i in range(REVOCATIONS)
+    ]
     # Refresh tokens: one session each, made directly (session_start would also audit).
     now = timezone.now()
-    sids = [uuid.uuid4() for _ in range(refresh_pool)]
+    sids = [uuid.uuid4() for _ in range(refresh_pool + ROUND_TRIP_POOL)]
     refresh = [tokens.opaque.refresh_token_new(sid) for sid in sids]
     sessions = [
         AuthSession(
@@ -76,7 +83,13 @@ def seed_warden(work: Path, refresh_pool: int) -> dict:
     with transaction.atomic():
         AuthSession.objects.bulk_create(sessions, batch_size=1000)
     write_lines(work / "warden-access.txt", access)
-    write_lines(work / "warden-refresh.txt", refresh)
+    write_lines(work / "warden-refresh.txt", refresh[:refresh_pool])
+    write_lines(work / "warden-refresh-roundtrips.txt", refresh[refresh_pool:])
+    (work / "warden-revocable.json").write_text(
+        json.dumps(
+            [{"access": t["access_token"], "refresh": t["refresh_token"]} for t in revocable]
+        )
+    )
     write_lines(work / "warden-emails.txt", [u.email for u in users])
     return {"client_id": client.client_id, "client_secret": secret, "password": PASSWORD}
 

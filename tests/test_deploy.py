@@ -116,13 +116,26 @@ def test_traefik_forward_auth_strips_then_verifies_and_forwards_identity():
     assert audience == {"X-Warden-Audience": "orders"}
 
 
-def test_systemd_unit_runs_gunicorn_with_the_shipped_config():
-    unit = configparser.ConfigParser(strict=False, interpolation=None)
-    unit.optionxform = str
-    unit.read(DEPLOY / "systemd" / "warden.service")
+def test_systemd_unit_runs_granian_with_the_shipped_settings():
+    unit = _unit("warden.service")
+    assert unit["Service"]["ExecStart"] == "/opt/warden/.venv/bin/granian config.wsgi:application"
+    text = (DEPLOY / "systemd" / "warden.service").read_text()
+    assert "EnvironmentFile=/opt/warden/deploy/granian.env" in text
+    settings = dict(
+        line.split("=", 1)
+        for line in (DEPLOY / "granian.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert settings["GRANIAN_INTERFACE"] == "wsgi" and settings["GRANIAN_HOST"] == "127.0.0.1"
+    assert "GRANIAN_LOG_ACCESS_FMT" not in settings  # the default has no query string
+    assert unit["Service"]["Environment"].endswith("PYTHONUNBUFFERED=1")
+    assert unit["Service"]["NoNewPrivileges"] == "true"
+
+
+def test_gunicorn_unit_runs_gunicorn_with_the_shipped_config():
+    unit = _unit("warden-gunicorn.service")
     start = unit["Service"]["ExecStart"]
     assert "gunicorn -c /opt/warden/deploy/gunicorn.conf.py config.wsgi:application" in start
-    assert unit["Service"]["Environment"].endswith("PYTHONUNBUFFERED=1")
     assert unit["Service"]["NoNewPrivileges"] == "true"
 
 
