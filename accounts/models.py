@@ -241,7 +241,15 @@ class AuthSession(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "session"
-        indexes = [models.Index(fields=["user", "state"])]
+        indexes = [
+            models.Index(fields=["user", "state"]),
+            # What each process reloads as "revoked within one token lifetime".
+            models.Index(
+                fields=["revoked_at"],
+                condition=models.Q(state="revoked"),
+                name="session_revoked_at",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.id}"

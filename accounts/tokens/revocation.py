@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists
 from django.utils import timezone
 
 from accounts.models import AuthSession, ConsumedToken, ServiceClient
@@ -86,16 +86,19 @@ def _snapshot() -> tuple[dict[str, float], set[str], dict[str, float]]:
     now = timezone.now()
     since, keep = now - _horizon(), time.time() + _horizon().total_seconds()
     sessions: dict[str, float] = {}
-    for sid, revoked_at in AuthSession.objects.filter(
-        state=AuthSession.State.REVOKED, revoked_at__gt=since
-    ).values_list("pk", "revoked_at"):
+    # Each query is served by an index (revoked_at: partial, revoked rows only; expires_at;
+    # the user's), so a reload costs milliseconds with a million sessions, not a scan.
+    revoked = AuthSession.objects.filter(state=AuthSession.State.REVOKED, revoked_at__gt=since)
+    for sid, revoked_at in revoked.order_by().values_list("pk", "revoked_at"):
         sessions[str(sid)] = (revoked_at + _horizon()).timestamp()
     # Ended without a revocation: past the absolute lifetime, or a user switched off in bulk.
-    ended = AuthSession.objects.filter(state=AuthSession.State.ACTIVE).filter(
-        Q(expires_at__lte=now, expires_at__gt=since) | Q(user__is_active=False)
-    )
-    for sid in ended.order_by().values_list("pk", flat=True):
-        sessions[str(sid)] = keep
+    active = AuthSession.objects.filter(state=AuthSession.State.ACTIVE).order_by()
+    for ended in (
+        active.filter(expires_at__lte=now, expires_at__gt=since),
+        active.filter(user__is_active=False),
+    ):
+        for sid in ended.values_list("pk", flat=True):
+            sessions[str(sid)] = keep
     clients = set(ServiceClient.objects.filter(is_active=False).values_list("client_id", flat=True))
     single: dict[str, float] = {}
     for ident, expires_at in ConsumedToken.objects.filter(
