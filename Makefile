@@ -62,14 +62,14 @@ superuser: $(VENV)/.installed
 	$(BIN)/python manage.py createsuperuser
 
 # Debian packages some tests drive (a real browser, nginx, a load tool, Apache with
-# mod_auth_openidc as an OpenID relying party; Node.js for the
-# TypeScript SDK when the machine has none). Installed when we
-# are root on a Debian-like machine; elsewhere those tests skip and say why.
+# mod_auth_openidc as an OpenID relying party and with mod_oauth2 as a resource server;
+# Node.js for the TypeScript SDK when the machine has none). Installed when we are root on
+# a Debian-like machine; elsewhere those tests skip and say why.
 # postgresql: initdb, postgres, pg_basebackup for the fault tests' private servers;
 # redis-server: also Sentinel (`redis-server --sentinel`; the redis-sentinel package only adds a
 # service unit). Installing them starts Debian's own instances, which the tests never touch.
-SYSTEM_PACKAGES := chromium nginx-light wrk apache2 libapache2-mod-auth-openidc postgresql \
-	redis-server
+SYSTEM_PACKAGES := chromium nginx-light wrk apache2 libapache2-mod-auth-openidc \
+	libapache2-mod-oauth2 postgresql redis-server
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \

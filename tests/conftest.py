@@ -55,6 +55,9 @@ def pytest_collection_modifyitems(config, items):
     from tests.oidc.test_apache_rp import apache_available
 
     apache = apache_available()
+    from tests.e2e.harness import apache_missing
+
+    apache_oauth2_missing = apache_missing("mod_oauth2")
     for item in items:
         if item.get_closest_marker("browser") and not chromium:
             item.add_marker(
@@ -79,6 +82,10 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("apache") and not apache:
             reason = "needs Apache mod_auth_openidc: apt-get install apache2 "
             reason += "libapache2-mod-auth-openidc (make system-deps does it)"
+            item.add_marker(pytest.mark.skip(reason=reason))
+        if item.get_closest_marker("apache_oauth2") and apache_oauth2_missing:
+            reason = f"needs Apache mod_oauth2: {apache_oauth2_missing}; apt-get install apache2 "
+            reason += "libapache2-mod-oauth2 (make system-deps does it)"
             item.add_marker(pytest.mark.skip(reason=reason))
         if item.get_closest_marker("node") and not node:
             reason = "needs Node: node (20+) and npm not both on PATH (the SDK and RP tests)"

@@ -226,6 +226,68 @@ def start_gateway(tmp: Path, *, ports: dict, ready_path: str = "/.well-known/jwk
     return process
 
 
+# --- Apache (httpd) -----------------------------------------------------------------------------
+
+
+def apache_binary() -> str | None:
+    for name in ("apache2", "httpd"):
+        found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+        if found:
+            return found
+    return None
+
+
+def apache_modules_dir(binary: str | None = None) -> Path | None:
+    """Where the server's modules are: Debian's /usr/lib/apache2/modules, else `-V`'s root."""
+    binary = binary or apache_binary()
+    if not binary:
+        return None
+    candidates = [Path(binary).resolve().parent.parent / "lib" / "apache2" / "modules"]
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        info = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=10).stdout
+        for line in info.splitlines():
+            if "HTTPD_ROOT=" in line:
+                candidates.append(Path(line.split("=", 1)[1].strip().strip('"')) / "modules")
+    return next((c for c in candidates if (c / "mod_authz_core.so").exists()), None)
+
+
+def apache_missing(module: str) -> str | None:
+    """What is missing to run Apache with `module` (e.g. "mod_oauth2"), or None."""
+    binary = apache_binary()
+    if not binary:
+        return "apache2 not found"
+    modules = apache_modules_dir(binary)
+    if modules is None:
+        return f"no Apache modules directory next to {binary}"
+    if not (modules / f"{module}.so").exists():
+        return f"{module}.so not in {modules}"
+    return None
+
+
+def start_apache(tmp: Path, config: str, *, port: int, ready_path: str = "/") -> Process:
+    """Apache in the foreground on 127.0.0.1:port with `config` (which must set its own
+    Listen, PidFile, ErrorLog, Mutex and DefaultRuntimeDir under tmp)."""
+    (tmp / "httpd.conf").write_text(config)
+    binary = apache_binary()
+    test = subprocess.run(
+        [binary, "-t", "-f", str(tmp / "httpd.conf")], capture_output=True, text=True, timeout=20
+    )
+    if test.returncode != 0:
+        raise RuntimeError(f"apache2 -t refused the config:\n{test.stderr}{test.stdout}")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "APACHE_RUN_DIR": str(tmp)}
+    args = [binary, "-f", str(tmp / "httpd.conf"), "-DFOREGROUND"]
+    process = Process("apache", args, env=env, log_dir=tmp, stop_signal=signal.SIGTERM)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}{ready_path}", process, timeout=20)
+    except Exception:
+        process.stop()
+        error_log = tmp / "error.log"
+        if error_log.exists():
+            raise RuntimeError(f"Apache did not start:\n{error_log.read_text()[-3000:]}") from None
+        raise
+    return process
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
