@@ -134,6 +134,10 @@ def test_node_tests_pass_against_live_warden(built, js_warden):
     assert result.returncode == 0, f"{output_of(result)}\n--- warden log\n{log}"
     assert "# fail 0" in result.stdout, output_of(result)
     assert "# skipped 0" in result.stdout, output_of(result)
+    # The revocation feed's latency figures (clients/js/test/feed.test.js), shown with -s.
+    for line in result.stdout.splitlines():
+        if line.startswith("# revocation feed:"):
+            print(f"\n{line[2:]}")
 
 
 def test_readme_usage_type_checks_against_the_built_declarations(built):
