@@ -73,7 +73,8 @@ def built(npm_packages) -> None:
 
 @pytest.fixture(scope="module")
 def js_warden(tmp_path_factory):
-    """A live Warden on a free loopback port, with users, a TOTP user and a service client."""
+    """A live Warden on a free loopback port, with users, a TOTP user, a service client and a
+    revocation-feed receiver (a service client holding ssf:poll)."""
     tmp = tmp_path_factory.mktemp("js-warden")
     port = harness.free_port()
     url = f"http://127.0.0.1:{port}"
@@ -98,6 +99,9 @@ def js_warden(tmp_path_factory):
         "inventory:write",
     )
     seeded.update(json.loads(client.strip().splitlines()[-1]))
+    receiver = harness.manage(env, "create_service_client", "feed", "--scope", "ssf:poll")
+    made = json.loads(receiver.strip().splitlines()[-1])
+    seeded.update(receiver_id=made["client_id"], receiver_secret=made["client_secret"])
     process = harness.start_warden("warden-js", port=port, env=env, log_dir=tmp)
     try:
         yield {"url": url, "issuer": url, "process": process, **seeded}
@@ -119,6 +123,8 @@ def test_node_tests_pass_against_live_warden(built, js_warden):
         WARDEN_CLIENT_ID=js_warden["client_id"],
         WARDEN_CLIENT_SECRET=js_warden["client_secret"],
         WARDEN_CLIENT_SCOPE="inventory:read",
+        WARDEN_RECEIVER_ID=js_warden["receiver_id"],
+        WARDEN_RECEIVER_SECRET=js_warden["receiver_secret"],
         NO_COLOR="1",
     )
     files = sorted(str(path.relative_to(JS)) for path in (JS / "test").glob("*.test.js"))
@@ -128,6 +134,10 @@ def test_node_tests_pass_against_live_warden(built, js_warden):
     assert result.returncode == 0, f"{output_of(result)}\n--- warden log\n{log}"
     assert "# fail 0" in result.stdout, output_of(result)
     assert "# skipped 0" in result.stdout, output_of(result)
+    # The revocation feed's latency figures (clients/js/test/feed.test.js), shown with -s.
+    for line in result.stdout.splitlines():
+        if line.startswith("# revocation feed:"):
+            print(f"\n{line[2:]}")
 
 
 def test_readme_usage_type_checks_against_the_built_declarations(built):

@@ -10,6 +10,11 @@ export {
 export { ServiceAuthClient, type ServiceAuthClientOptions } from "./service-client.js";
 export { TokenVerifier, type TokenVerifierOptions, type WardenClaims } from "./verifier.js";
 export {
+  type FeedLogger,
+  RevocationFeed,
+  type RevocationFeedOptions,
+} from "./feed.js";
+export {
   type AuthenticatedRequest,
   type WardenUser,
   GATEWAY_HEADERS,

@@ -9,6 +9,7 @@ import {
 } from "jose";
 
 import { WardenError } from "./errors.js";
+import type { FeedSource, RevocationFeed } from "./feed.js";
 import { type FetchLike, trimBase } from "./http.js";
 
 /** The claims of a verified Warden access token. */
@@ -50,6 +51,11 @@ export interface TokenVerifierOptions {
   jwksTimeout?: number;
   /** Refetch the JWKS for an unknown `kid` at most this often, in ms (default 30000). */
   jwksCooldown?: number;
+  /**
+   * Refuse revoked sessions' and tokens' tokens without a request per token: a feed with a
+   * receiver's credentials (scope `ssf:poll`). The verifier starts it; `close()` stops it.
+   */
+  revocationFeed?: RevocationFeed;
 }
 
 /** jose's codes for a token that is not acceptable (as opposed to keys that cannot be had). */
@@ -79,14 +85,20 @@ function invalid(description: string, cause?: unknown): WardenError {
  * `iss`, `aud`, `exp`/`iat`, header `typ: at+jwt` and claim `token_type: access` (so refresh
  * and MFA tokens are refused).
  *
+ * Alone it cannot see a logout before the token expires; with `revocationFeed` it refuses
+ * revoked sessions' and tokens' tokens about a second after Warden revoked them.
+ *
  * Throws a WardenError: `invalid_token` (status 401) for a token that is not acceptable,
- * `temporarily_unavailable` (status 503) when the keys cannot be fetched.
+ * `temporarily_unavailable` (status 503) when the keys cannot be fetched (or the feed, with
+ * `failClosedAfter`, is too stale).
  */
 export class TokenVerifier {
+  readonly baseUrl: string;
   readonly issuer: string;
   readonly audience: string | string[];
   readonly algorithms: readonly string[];
   readonly jwksUrl: URL;
+  readonly revocationFeed: RevocationFeed | undefined;
   private readonly clockTolerance: number;
   private readonly keys: JWTVerifyGetKey;
 
@@ -103,13 +115,31 @@ export class TokenVerifier {
     this.audience = options.audience;
     this.algorithms = Object.freeze([...algorithms]);
     this.clockTolerance = options.clockTolerance ?? 30;
-    this.jwksUrl = new URL(options.jwksUrl ?? `${trimBase(options.baseUrl)}/.well-known/jwks.json`);
+    this.baseUrl = trimBase(options.baseUrl);
+    this.jwksUrl = new URL(options.jwksUrl ?? `${this.baseUrl}/.well-known/jwks.json`);
     const fetchImpl = options.fetch;
     this.keys = createRemoteJWKSet(this.jwksUrl, {
       timeoutDuration: options.jwksTimeout ?? 5000,
       cooldownDuration: options.jwksCooldown ?? 30_000,
       ...(fetchImpl ? { [customFetch]: (url: string, init: RequestInit) => fetchImpl(url, init) } : {}),
     });
+    this.revocationFeed = options.revocationFeed;
+    if (this.revocationFeed !== undefined) {
+      // The feed checks SETs with this verifier's keys (the same cached JWKS) and issuer.
+      const source: FeedSource = {
+        baseUrl: this.baseUrl,
+        issuer: this.issuer,
+        algorithms: this.algorithms,
+        keys: this.keys,
+      };
+      this.revocationFeed.attach(source);
+      this.revocationFeed.start();
+    }
+  }
+
+  /** Stop the revocation feed's polling, if there is a feed. */
+  close(): void {
+    this.revocationFeed?.stop();
   }
 
   /** The verified claims of an access token, or a WardenError. */
@@ -132,8 +162,9 @@ export class TokenVerifier {
     if (KEY_HEADERS.some((name) => name in header)) {
       throw invalid("The token names its own key.");
     }
-    // Later checks on verified claims (e.g. a revocation set) belong here.
-    return this.claimsOf(payload);
+    const claims = this.claimsOf(payload);
+    this.revocationFeed?.check(claims, header.kid);
+    return claims;
   }
 
   private claimsOf(payload: JWTPayload): WardenClaims {

@@ -1,6 +1,7 @@
 // Shared by the node tests: the live Warden the pytest wrapper (tests/client/test_js_sdk.py)
 // started, the accounts it made, and fetch/clock doubles that count and steer.
 import { createHmac } from "node:crypto";
+import { createServer } from "node:net";
 
 function required(name) {
   const value = process.env[name];
@@ -20,7 +21,29 @@ export const live = {
   clientId: required("WARDEN_CLIENT_ID"),
   clientSecret: required("WARDEN_CLIENT_SECRET"),
   clientScope: process.env.WARDEN_CLIENT_SCOPE || "inventory:read",
+  // A revocation-feed receiver: a service client holding ssf:poll.
+  receiverId: required("WARDEN_RECEIVER_ID"),
+  receiverSecret: required("WARDEN_RECEIVER_SECRET"),
 };
+
+/** Resolves true once `predicate()` holds (checked every 10 ms), false after `within` ms. */
+export async function until(predicate, within) {
+  const deadline = performance.now() + within;
+  while (performance.now() < deadline) {
+    if (await predicate()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return Boolean(await predicate());
+}
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+export async function closedPort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** A fetch that records every request, then sends it for real. */
 export function countingFetch() {

@@ -5,6 +5,7 @@ import express, { type Request, type Response } from "express";
 import {
   type AuthenticatedRequest,
   AuthClient,
+  RevocationFeed,
   ServiceAuthClient,
   TokenVerifier,
   WardenError,
@@ -21,6 +22,8 @@ export async function readmeExample(
   clientId: string,
   clientSecret: string,
   token: string,
+  receiverId: string,
+  receiverSecret: string,
 ): Promise<WardenClaims> {
   const ann = new AuthClient({ baseUrl: "https://auth.example.com" });
   const result = await ann.login("ann@example.com", password);
@@ -45,8 +48,18 @@ export async function readmeExample(
     baseUrl: "http://warden.internal:8000",
     issuer: "https://auth.example.com",
     audience: "warden",
+    revocationFeed: new RevocationFeed({
+      clientId: receiverId,
+      clientSecret: receiverSecret,
+      interval: 250,
+      failClosedAfter: 30_000,
+    }),
   });
   const claims = await verifier.verify(token);
+  const { healthy, failures, staleness, eventsApplied } = verifier.revocationFeed!;
+  const health: [boolean, number, number, number] = [healthy, failures, staleness, eventsApplied];
+  void health;
+  process.once("SIGTERM", () => verifier.close());
   const roles: string[] = claims.roles;
   const email: string | undefined = claims.email;
   void roles;
