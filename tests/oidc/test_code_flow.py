@@ -143,6 +143,61 @@ def test_public_client_uses_pkce_without_a_secret(api, browser, cli_app):
     assert refresh.status_code == 200, refresh.content
 
 
+def _public_tokens(api, browser, cli_app, scope="openid email") -> dict:
+    verifier, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": cli_app.client_id,
+        "redirect_uri": CLI_CALLBACK,
+        "scope": scope,
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "_verifier": verifier,
+    }
+    answer = exchange(api, params, code_for(browser, params), client_id=cli_app.client_id)
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def test_public_client_revokes_its_refresh_token_with_its_client_id(api, browser, cli_app):
+    tokens = _public_tokens(api, browser, cli_app)
+    body = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+    # Without naming itself the token is not its to end (RFC 7009 §2.1).
+    assert form(api, "/api/auth/revoke", body).json()["error"] == "invalid_client"
+    assert AuthSession.objects.get().state == AuthSession.State.ACTIVE
+
+    answer = form(api, "/api/auth/revoke", {**body, "client_id": cli_app.client_id})
+
+    assert answer.status_code == 200, answer.content
+    assert AuthSession.objects.get().revoke_reason == "revoked"
+    refresh = form(
+        api,
+        "/api/auth/token",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": cli_app.client_id,
+        },
+    )
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+
+
+def test_public_client_cannot_revoke_another_client_s_tokens(
+    api, browser, cli_app, web_app, authorize_params
+):
+    _, secret = web_app
+    web = exchange(api, authorize_params, code_for(browser, authorize_params), secret=secret)
+    api.credentials()
+    answer = form(
+        api,
+        "/api/auth/revoke",
+        {"token": web.json()["refresh_token"], "client_id": cli_app.client_id},
+    )
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+    assert AuthSession.objects.get().state == AuthSession.State.ACTIVE
+
+
 def test_public_client_without_pkce_is_refused_to_the_app(browser, cli_app):
     params = {
         "response_type": "code",
