@@ -116,6 +116,53 @@ def test_refresh_and_revocation_are_warden_s(api, browser, web_app, authorize_pa
     assert api.get("/oidc/userinfo", **bearer).status_code == 401
 
 
+def test_refresh_of_an_openid_session_brings_a_new_id_token(
+    api, browser, web_app, authorize_params
+):
+    from accounts.tokens.idtoken import token_hash
+
+    client, secret = web_app
+    first = exchange(api, authorize_params, code_for(browser, authorize_params), secret=secret)
+    first = first.json()
+    key, header = jwk_key(api, first["id_token"])
+    original = jwt.decode(first["id_token"], key, [header["alg"]], audience=client.client_id)
+
+    refreshed = form(
+        api,
+        "/api/auth/token",
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(client.client_id, secret),
+    ).json()
+
+    key, header = jwk_key(api, refreshed["id_token"])
+    claims = jwt.decode(refreshed["id_token"], key, [header["alg"]], audience=client.client_id)
+    same = ("iss", "sub", "aud", "azp", "sid", "auth_time", "amr", "email")
+    assert {k: claims[k] for k in same} == {k: original[k] for k in same}
+    assert claims["iat"] >= original["iat"] and claims["jti"] != original["jti"]
+    assert "nonce" not in claims and original["nonce"] == "n-456"  # OIDC Core §12.2
+    assert claims["at_hash"] == token_hash(refreshed["access_token"])
+
+
+def test_refresh_of_a_plain_oauth_session_brings_no_id_token(api, user, web_app):
+    from tests.conftest import PASSWORD
+
+    client, secret = web_app
+    signed_in = form(
+        api,
+        "/api/auth/token",
+        {"grant_type": "password", "username": user.email, "password": PASSWORD},
+        HTTP_AUTHORIZATION=basic(client.client_id, secret),
+    )
+    assert signed_in.status_code == 200, signed_in.content
+    refreshed = form(
+        api,
+        "/api/auth/token",
+        {"grant_type": "refresh_token", "refresh_token": signed_in.json()["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(client.client_id, secret),
+    )
+    assert refreshed.status_code == 200 and "id_token" not in refreshed.json()
+
+
 def test_public_client_uses_pkce_without_a_secret(api, browser, cli_app):
     verifier, challenge = pkce_pair()
     params = {

@@ -89,6 +89,36 @@ def oidc_session_open(
     return body, AuthSession.objects.get(pk=sid)
 
 
+def refreshed_id_token(*, body: dict, client: ServiceClient | None, scope: str | None) -> dict:
+    """A refresh of an app's session with `openid` granted brings a new ID token too (OIDC
+    Core §12.2): same `sub`, `aud`, `sid`, the original `auth_time` and `amr`, a new `iat`, an
+    `at_hash` of the new access token, no `nonce`. `scope`, if the refresh narrowed it, is
+    what the claims follow. Other sessions' refreshes are returned as they are."""
+    if client is None or getattr(client, "oidc", None) is None:
+        return body
+    sid = tokens.opaque.refresh_token_session(body["refresh_token"])
+    app_session = OidcSession.objects.select_related("session__user").filter(session_id=sid)
+    app_session = app_session.first()
+    if app_session is None:
+        return body
+    scopes = app_session.scope.split()
+    if scope is not None:
+        scopes = [s for s in scopes if s in scope.split()]
+    if "openid" not in scopes:
+        return body
+    user = app_session.session.user
+    body["id_token"] = tokens.idtoken.id_token_sign(
+        client_id=client.client_id,
+        sub=str(user.public_id),
+        sid=str(sid),
+        auth_time=int(app_session.auth_time.timestamp()),
+        amr=app_session.amr,
+        access_token=body["access_token"],
+        claims=user_claims(user=user, scopes=scopes),
+    )
+    return body
+
+
 def pkce_matches(*, challenge: str, verifier: str) -> bool:
     computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     return hmac.compare_digest(computed.rstrip(b"=").decode(), challenge)
