@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.flows.oidc.authorize import digest
 from accounts.models import AuditEvent, AuthSession
 from oidc.models import AuthorizationCode
 from tests.oidc.conftest import APP_CALLBACK, CLI_CALLBACK, authorize, pkce_pair, query_of
@@ -398,3 +399,35 @@ def test_csp_form_action_allows_registered_redirect_origins(db, web_app):
         d for d in page["Content-Security-Policy"].split("; ") if d.startswith("form-action")
     )
     assert "https://app.example.com" in form_action.split()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_code_exchanged_twice_at_once_ends_the_session_it_opened(
+    browser, web_app, authorize_params
+):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    _, secret = web_app
+    for _ in range(5):
+        code = code_for(browser, authorize_params)
+        start = threading.Barrier(2)
+
+        def attempt(_, code=code, start=start):
+            try:
+                start.wait(timeout=10)
+                return exchange(APIClient(), authorize_params, code, secret=secret).status_code
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            codes = sorted(pool.map(attempt, range(2)))
+
+        assert codes == [200, 400], codes
+        # Whichever came second waited for the first's session and revoked it.
+        opened = AuthorizationCode.objects.get(code_digest=digest(code)).session
+        assert opened is not None and opened.revoke_reason == "code_reuse"

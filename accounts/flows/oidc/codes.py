@@ -133,49 +133,83 @@ def authorization_code_exchange(
     caller: Caller,
 ) -> dict:
     """RFC 6749 §4.1.3 with PKCE: a code works once, for its client and redirect_uri, within a
-    minute; presented again, the session it opened is revoked (RFC 6749 §4.1.2)."""
+    minute; presented again, the session it opened is revoked (RFC 6749 §4.1.2). A refused
+    exchange spends the code all the same."""
     oidc_client_of(client)
     code_digest, now = digest(code), timezone.now()
-    claimed = AuthorizationCode.objects.filter(
-        code_digest=code_digest, used_at__isnull=True, expires_at__gt=now
-    ).update(used_at=now)
-    row = AuthorizationCode.objects.select_related("user").filter(code_digest=code_digest).first()
-    if row is None:
-        raise errors.invalid_grant("The authorization code is invalid.")
-    if not claimed:
-        if row.used_at is None:
-            raise errors.invalid_grant("The authorization code has expired.")
-        if row.session_id is not None:
-            session = AuthSession.objects.select_related("user").get(pk=row.session_id)
-            session_revoke(session=session, reason="code_reuse", caller=caller)
-        audit_failure(
-            type="oidc_code_reuse", caller=caller, user=row.user, client=client, target=str(row.pk)
+    with transaction.atomic():
+        # The code's row lock (PostgreSQL; SQLite writes one at a time anyway) queues a second
+        # exchange of the same code behind the first until that one has committed the session
+        # it opened: the second then sees the code spent and that session, and revokes it.
+        row = (
+            AuthorizationCode.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(code_digest=code_digest)
+            .first()
         )
-        raise errors.invalid_grant("The authorization code was already used; its tokens end.")
+        if row is None:
+            raise errors.invalid_grant("The authorization code is invalid.")
+        if row.used_at is not None:
+            refusal = _code_reused(row=row, client=client, caller=caller)
+        elif row.expires_at <= now:
+            refusal = errors.invalid_grant("The authorization code has expired.")
+        else:
+            AuthorizationCode.objects.filter(pk=row.pk).update(used_at=now)
+            refusal = _code_refusal(
+                row=row,
+                client=client,
+                redirect_uri=redirect_uri,
+                code_verifier=code_verifier,
+                caller=caller,
+            )
+            if refusal is None:
+                body, session = oidc_session_open(
+                    user=row.user,
+                    client=client,
+                    scope=row.scope,
+                    auth_time=row.auth_time,
+                    amr=row.amr,
+                    browser_key=row.browser_key,
+                    caller=caller,
+                    nonce=row.nonce,
+                )
+                AuthorizationCode.objects.filter(pk=row.pk).update(session=session)
+                return body
+    # Raised after the commit: the spent code, a revocation and the audit records stay.
+    raise refusal
+
+
+def _code_reused(*, row: AuthorizationCode, client: ServiceClient, caller: Caller):
+    if row.session_id is not None:
+        session = AuthSession.objects.select_related("user").get(pk=row.session_id)
+        session_revoke(session=session, reason="code_reuse", caller=caller)
+    audit_failure(
+        type="oidc_code_reuse", caller=caller, user=row.user, client=client, target=str(row.pk)
+    )
+    return errors.invalid_grant("The authorization code was already used; its tokens end.")
+
+
+def _code_refusal(
+    *,
+    row: AuthorizationCode,
+    client: ServiceClient,
+    redirect_uri: str | None,
+    code_verifier: str | None,
+    caller: Caller,
+) -> errors.AuthError | None:
+    """Why this fresh code may not be exchanged by this request, or None."""
     if row.client_id != client.pk:
         audit_failure(type="oidc_code_wrong_client", caller=caller, client=client)
-        raise errors.invalid_grant("The authorization code was issued to another client.")
+        return errors.invalid_grant("The authorization code was issued to another client.")
     if redirect_uri != row.redirect_uri:
-        raise errors.invalid_grant("redirect_uri does not match the authorization request.")
+        return errors.invalid_grant("redirect_uri does not match the authorization request.")
     if row.code_challenge:
         if not code_verifier or not _VERIFIER.match(code_verifier):
-            raise errors.invalid_grant("A valid code_verifier is required.")
+            return errors.invalid_grant("A valid code_verifier is required.")
         if not pkce_matches(challenge=row.code_challenge, verifier=code_verifier):
-            raise errors.invalid_grant("The code_verifier does not match the code_challenge.")
+            return errors.invalid_grant("The code_verifier does not match the code_challenge.")
     elif code_verifier:
-        raise errors.invalid_grant("No code_challenge was sent with this code's request.")
+        return errors.invalid_grant("No code_challenge was sent with this code's request.")
     if not row.user.is_active:
-        raise errors.invalid_grant("This account is inactive.")
-    with transaction.atomic():
-        body, session = oidc_session_open(
-            user=row.user,
-            client=client,
-            scope=row.scope,
-            auth_time=row.auth_time,
-            amr=row.amr,
-            browser_key=row.browser_key,
-            caller=caller,
-            nonce=row.nonce,
-        )
-        AuthorizationCode.objects.filter(pk=row.pk).update(session=session)
-    return body
+        return errors.invalid_grant("This account is inactive.")
+    return None
