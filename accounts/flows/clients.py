@@ -84,7 +84,9 @@ def service_client_authenticate(
     exempt = ratelimit.exempt(caller.ip)
     if not exempt and (retry := ratelimit.blocked(limit, ip)):
         raise errors.rate_limited(retry)
-    client = ServiceClient.objects.filter(client_id=client_id).first() if client_id else None
+    # With its OpenID registration, if any, in the same query (client_credentials reads it).
+    clients = ServiceClient.objects.select_related("oidc")
+    client = clients.filter(client_id=client_id).first() if client_id else None
     # Compare even for an unknown client so timing does not reveal which client ids exist.
     ok = tokens.secret_matches(client_secret or "", client.secret_hash if client else _DUMMY_DIGEST)
     if client is None or not ok or not client.is_active:
@@ -105,6 +107,14 @@ def service_client_authenticate(
 def client_credentials_grant(
     *, client: ServiceClient, scope: str | None, caller: Caller, resource: str | None = None
 ) -> tokens.Tokens:
+    """A service's own token. An OpenID app (which has a secret too) only if it was registered
+    for this grant: a web app's secret is for its code exchanges, not a token of its own."""
+    oidc = getattr(client, "oidc", None)  # no OpenID registration: None
+    if oidc is not None and "client_credentials" not in oidc.grant_types:
+        audit_failure(type="grant_not_registered", caller=caller, client=client)
+        raise errors.AuthError(
+            "unauthorized_client", "This client is not registered for client_credentials."
+        )
     grant = client_grant(resource=resource, scope=scope, client=client)
     access = tokens.access_token_for_client(client=client, scopes=list(grant.scopes), grant=grant)
     return tokens.Tokens.of(access=access)

@@ -13,6 +13,7 @@ from accounts import tokens
 from accounts.audit import audit_record
 from accounts.events import outbox as events
 from accounts.flows.mfa import SEAL_PURPOSE as MFA_SEAL_PURPOSE
+from accounts.flows.oidc.purge import oidc_records_purge
 from accounts.models import AuthSession, ConsumedToken, SigningKey, User
 from accounts.tokens.keyring import SEAL_PURPOSE as KEY_SEAL_PURPOSE
 
@@ -105,6 +106,7 @@ def purge_expired() -> dict[str, int]:
         "consumed_tokens": ConsumedToken.objects.filter(expires_at__lte=now).delete()[0],
         "signing_keys": events.signing_keys_retire(now=now),
         "security_events": events.events_purge(now=now),
+        **oidc_records_purge(now=now),
     }
     tokens.keyring.invalidate()
     return counts

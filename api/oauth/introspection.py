@@ -1,4 +1,5 @@
-"""RFC 7662 introspection and RFC 7009 revocation, for authenticated clients."""
+"""RFC 7662 introspection for authenticated clients, and RFC 7009 revocation (public OpenID
+clients name themselves with `client_id`, as at the token endpoint)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from rest_framework.response import Response
 
 from accounts import tokens
 from accounts.flows.sessions import token_revoke
-from api.client_auth import ClientAuthentication, client_of, client_required
+from api.client_auth import (
+    ClientAuthentication,
+    NamedClientAuthentication,
+    client_of,
+    client_required,
+)
 from api.common import NoStoreApi, OAuthError, caller_of
 from api.inputs import Param, TokenHintInput, validated
 from api.verify import ClaimsOutput, expected_audience, guessing_stopped, verify_body
@@ -50,9 +56,10 @@ class IntrospectApi(NoStoreApi):
 
 class RevokeApi(NoStoreApi):
     """RFC 7009 revocation: a refresh token ends its session, an access token itself; always
-    200 for bad tokens."""
+    200 for bad tokens. A public client sends its `client_id` and no secret (RFC 7009 §2.1:
+    the client authenticates "if" it has credentials): it can end only its own tokens."""
 
-    authentication_classes = (ClientAuthentication,)
+    authentication_classes = (ClientAuthentication, NamedClientAuthentication)
 
     @extend_schema(
         request=TokenHintInput,

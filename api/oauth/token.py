@@ -13,6 +13,7 @@ from accounts.flows import exchange
 from accounts.flows.audiences import user_grant
 from accounts.flows.clients import client_credentials_grant
 from accounts.flows.login import password_login
+from accounts.flows.oidc.codes import refreshed_id_token
 from accounts.flows.sessions import session_refresh
 from api.client_auth import (
     ClientAuthentication,
@@ -140,6 +141,7 @@ class TokenApi(NoStoreApi):
                 resource=data.get("resource"),
                 scope=data.get("scope"),
             )
+            body = refreshed_id_token(body=body, client=client_of(request), scope=data.get("scope"))
         else:
             body = client_credentials_grant(
                 client=client_required(request),

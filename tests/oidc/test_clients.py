@@ -71,3 +71,47 @@ def test_admin_registers_an_app_and_shows_its_secret_once(admin_client):
     app = OidcClient.objects.get(client__name="Grafana")
     assert app.client.allowed_scopes == ["email", "openid", "profile"]
     assert admin_client.get(f"/admin/oidc/oidcclient/{app.pk}/change/").status_code == 200
+
+
+def client_credentials(api, client_id: str, secret: str):
+    return api.post(
+        "/api/auth/token",
+        {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        format="json",
+    )
+
+
+def test_client_credentials_is_refused_to_an_app_not_registered_for_it(api, web_app):
+    client, secret = web_app
+    answer = client_credentials(api, client.client_id, secret)
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["error"] == "unauthorized_client"
+    assert "access_token" not in answer.json()
+
+
+def test_client_credentials_works_for_an_app_registered_for_it(api, db):
+    printed = create(
+        "Reports",
+        "--redirect-uri",
+        "https://reports.example.com/cb",
+        "--grant",
+        "authorization_code",
+        "--grant",
+        "client_credentials",
+    )
+    answer = client_credentials(api, printed["client_id"], printed["client_secret"])
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["access_token"] and "refresh_token" not in answer.json()
+
+
+def test_a_public_app_cannot_be_registered_for_client_credentials(db):
+    with pytest.raises(CommandError, match="no secret"):
+        create(
+            "cli",
+            "--redirect-uri",
+            "http://127.0.0.1:9000/cb",
+            "--public",
+            "--grant",
+            "client_credentials",
+        )
+    assert not ServiceClient.objects.exists()

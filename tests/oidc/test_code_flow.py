@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.flows.oidc.authorize import digest
 from accounts.models import AuditEvent, AuthSession
 from oidc.models import AuthorizationCode
 from tests.oidc.conftest import APP_CALLBACK, CLI_CALLBACK, authorize, pkce_pair, query_of
@@ -116,6 +117,53 @@ def test_refresh_and_revocation_are_warden_s(api, browser, web_app, authorize_pa
     assert api.get("/oidc/userinfo", **bearer).status_code == 401
 
 
+def test_refresh_of_an_openid_session_brings_a_new_id_token(
+    api, browser, web_app, authorize_params
+):
+    from accounts.tokens.idtoken import token_hash
+
+    client, secret = web_app
+    first = exchange(api, authorize_params, code_for(browser, authorize_params), secret=secret)
+    first = first.json()
+    key, header = jwk_key(api, first["id_token"])
+    original = jwt.decode(first["id_token"], key, [header["alg"]], audience=client.client_id)
+
+    refreshed = form(
+        api,
+        "/api/auth/token",
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(client.client_id, secret),
+    ).json()
+
+    key, header = jwk_key(api, refreshed["id_token"])
+    claims = jwt.decode(refreshed["id_token"], key, [header["alg"]], audience=client.client_id)
+    same = ("iss", "sub", "aud", "azp", "sid", "auth_time", "amr", "email")
+    assert {k: claims[k] for k in same} == {k: original[k] for k in same}
+    assert claims["iat"] >= original["iat"] and claims["jti"] != original["jti"]
+    assert "nonce" not in claims and original["nonce"] == "n-456"  # OIDC Core §12.2
+    assert claims["at_hash"] == token_hash(refreshed["access_token"])
+
+
+def test_refresh_of_a_plain_oauth_session_brings_no_id_token(api, user, web_app):
+    from tests.conftest import PASSWORD
+
+    client, secret = web_app
+    signed_in = form(
+        api,
+        "/api/auth/token",
+        {"grant_type": "password", "username": user.email, "password": PASSWORD},
+        HTTP_AUTHORIZATION=basic(client.client_id, secret),
+    )
+    assert signed_in.status_code == 200, signed_in.content
+    refreshed = form(
+        api,
+        "/api/auth/token",
+        {"grant_type": "refresh_token", "refresh_token": signed_in.json()["refresh_token"]},
+        HTTP_AUTHORIZATION=basic(client.client_id, secret),
+    )
+    assert refreshed.status_code == 200 and "id_token" not in refreshed.json()
+
+
 def test_public_client_uses_pkce_without_a_secret(api, browser, cli_app):
     verifier, challenge = pkce_pair()
     params = {
@@ -141,6 +189,61 @@ def test_public_client_uses_pkce_without_a_secret(api, browser, cli_app):
         },
     )
     assert refresh.status_code == 200, refresh.content
+
+
+def _public_tokens(api, browser, cli_app, scope="openid email") -> dict:
+    verifier, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": cli_app.client_id,
+        "redirect_uri": CLI_CALLBACK,
+        "scope": scope,
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "_verifier": verifier,
+    }
+    answer = exchange(api, params, code_for(browser, params), client_id=cli_app.client_id)
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def test_public_client_revokes_its_refresh_token_with_its_client_id(api, browser, cli_app):
+    tokens = _public_tokens(api, browser, cli_app)
+    body = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+    # Without naming itself the token is not its to end (RFC 7009 §2.1).
+    assert form(api, "/api/auth/revoke", body).json()["error"] == "invalid_client"
+    assert AuthSession.objects.get().state == AuthSession.State.ACTIVE
+
+    answer = form(api, "/api/auth/revoke", {**body, "client_id": cli_app.client_id})
+
+    assert answer.status_code == 200, answer.content
+    assert AuthSession.objects.get().revoke_reason == "revoked"
+    refresh = form(
+        api,
+        "/api/auth/token",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": cli_app.client_id,
+        },
+    )
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+
+
+def test_public_client_cannot_revoke_another_client_s_tokens(
+    api, browser, cli_app, web_app, authorize_params
+):
+    _, secret = web_app
+    web = exchange(api, authorize_params, code_for(browser, authorize_params), secret=secret)
+    api.credentials()
+    answer = form(
+        api,
+        "/api/auth/revoke",
+        {"token": web.json()["refresh_token"], "client_id": cli_app.client_id},
+    )
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+    assert AuthSession.objects.get().state == AuthSession.State.ACTIVE
 
 
 def test_public_client_without_pkce_is_refused_to_the_app(browser, cli_app):
@@ -296,3 +399,35 @@ def test_csp_form_action_allows_registered_redirect_origins(db, web_app):
         d for d in page["Content-Security-Policy"].split("; ") if d.startswith("form-action")
     )
     assert "https://app.example.com" in form_action.split()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_code_exchanged_twice_at_once_ends_the_session_it_opened(
+    browser, web_app, authorize_params
+):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    _, secret = web_app
+    for _ in range(5):
+        code = code_for(browser, authorize_params)
+        start = threading.Barrier(2)
+
+        def attempt(_, code=code, start=start):
+            try:
+                start.wait(timeout=10)
+                return exchange(APIClient(), authorize_params, code, secret=secret).status_code
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            codes = sorted(pool.map(attempt, range(2)))
+
+        assert codes == [200, 400], codes
+        # Whichever came second waited for the first's session and revoked it.
+        opened = AuthorizationCode.objects.get(code_digest=digest(code)).session
+        assert opened is not None and opened.revoke_reason == "code_reuse"

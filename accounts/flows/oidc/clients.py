@@ -19,6 +19,7 @@ GRANTS = (
     "authorization_code",
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:device_code",
+    "client_credentials",  # the app's own token; confidential apps only
 )
 _ORIGINS_KEY = "oidc:redirect-origins"
 _ORIGINS_TTL = 60
@@ -52,6 +53,8 @@ def oidc_client_create(
         grant_types or []
     ):
         raise ValidationError("An app needs at least one redirect URI.")
+    if public and "client_credentials" in (grant_types or []):
+        raise ValidationError("A public client has no secret for client_credentials.")
     for uri in [*redirect_uris, *(post_logout_redirect_uris or [])]:
         redirect_uri_check(uri)
     unknown = set(scopes or []) - set(SCOPES)

@@ -8,7 +8,10 @@ from accounts.flows import keys
 
 
 class Command(BaseCommand):
-    help = "Delete expired sessions and single-use token records, and retire expired keys."
+    help = (
+        "Delete expired sessions, single-use token records and OpenID codes and pushed "
+        "requests, and retire expired keys."
+    )
 
     def handle(self, *args, **options) -> None:
         self.stdout.write(json.dumps(keys.purge_expired()))
