@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 
@@ -122,3 +123,31 @@ def test_slow_clients_directly_against_gunicorn(stack):
     # Once the slow clients are gone, every thread is free again at once.
     stack.wait_ready(timeout=5)
     assert all(t is not None and t < PROBE_BUDGET for t in probe(stack.url, 1.5))
+
+
+def _granian_args(port: int) -> list[str]:
+    """The shipped deploy/granian.env, as `granian` options, on a free port."""
+    options = {}
+    for line in (e2e.REPO / "deploy" / "granian.env").read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.startswith("GRANIAN_"):
+            options[name] = value
+    options.update(GRANIAN_PORT=str(port), GRANIAN_LOG_ACCESS_ENABLED="false")
+    return [sys.executable, "-m", "granian", "config.wsgi:application"], options
+
+
+def test_slow_clients_directly_against_granian_the_default_server(stack, tmp_path):
+    """granian (deploy/granian.env) reads headers in its Rust event loop: slow clients hold no
+    Python thread, so the probe keeps answering within a second with no proxy in front."""
+    port = e2e.free_port()
+    args, options = _granian_args(port)
+    env = {**stack.env, **options}
+    granian = e2e.Process("granian", args, env=env, log_dir=tmp_path)
+    try:
+        e2e.wait_until_up(f"http://127.0.0.1:{port}/healthz", granian)
+        url = f"http://127.0.0.1:{port}"
+        timings, closed = under_slow_clients(port, url)
+    finally:
+        granian.stop()
+    print("\n" + summary("granian alone", timings, closed))
+    assert timings and all(t is not None and t < PROBE_BUDGET for t in timings), timings
