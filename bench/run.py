@@ -502,7 +502,7 @@ def roundtrips(seed: dict) -> dict:
 
 def revocation_to_refusal() -> dict:
     """Log out seeded sessions one at a time; after each, ask the SDK (TokenVerifier with
-    online=True: warden_client has no revocation feed yet) until it refuses the access token.
+    online=True; the feed is measured by tests/client/test_revocation_feed.py) until it refuses.
     The time counts from sending the logout to the first refusal; the online check lands on
     either worker, so about half the refusals come from the process that did not log out and
     learnt of it from the revocation channel."""
@@ -542,7 +542,7 @@ def revocation_to_refusal() -> dict:
     times.sort()
     pick = lambda q: round(times[min(len(times) - 1, int(q * len(times)))] * 1000, 2)  # noqa: E731
     return {
-        "mode": "TokenVerifier.verify(online=True) (no revocation feed in warden_client)",
+        "mode": "TokenVerifier.verify(online=True); the feed: tests/client/test_revocation_feed.py",
         "sessions": len(pairs),
         "refused": len(times),
         "p50_ms": pick(0.50) if times else None,
