@@ -58,11 +58,7 @@ def output_of(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def npm_packages() -> None:
-    if not (JS / "node_modules" / ".package-lock.json").exists():
-        pytest.fail(
-            "clients/js/node_modules is missing: `make test` installs it, or run "
-            "`npm ci --no-audit --no-fund` in clients/js"
-        )
+    harness.npm_packages_present(JS)
 
 
 @pytest.fixture(scope="module")
@@ -76,37 +72,14 @@ def js_warden(tmp_path_factory):
     """A live Warden on a free loopback port, with users, a TOTP user, a service client and a
     revocation-feed receiver (a service client holding ssf:poll)."""
     tmp = tmp_path_factory.mktemp("js-warden")
-    port = harness.free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = harness.warden_env(
-        database_url=f"sqlite:///{tmp / 'warden.sqlite3'}",
-        redis_url="",  # local-memory cache: one worker, so one cache
-        issuer=url,
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS="4",
-        LOGIN_IP_RATE="1000/m",
-    )
-    harness.manage(env, "migrate", "--noinput")
-    seeded = harness.manage_json(env, SEED)
-    # The documented way to register a service: prints {"client_id", "client_secret"}.
-    client = harness.manage(
-        env,
-        "create_service_client",
-        "orders",
-        "--scope",
-        "inventory:read",
-        "--scope",
-        "inventory:write",
-    )
-    seeded.update(json.loads(client.strip().splitlines()[-1]))
-    receiver = harness.manage(env, "create_service_client", "feed", "--scope", "ssf:poll")
-    made = json.loads(receiver.strip().splitlines()[-1])
-    seeded.update(receiver_id=made["client_id"], receiver_secret=made["client_secret"])
-    process = harness.start_warden("warden-js", port=port, env=env, log_dir=tmp)
-    try:
-        yield {"url": url, "issuer": url, "process": process, **seeded}
-    finally:
-        process.stop()
+    with harness.one_worker_warden("warden-js", tmp, seed=SEED) as live:
+        seeded = live["seeded"]
+        seeded.update(
+            harness.service_client(live["env"], "orders", "inventory:read", "inventory:write")
+        )
+        made = harness.service_client(live["env"], "feed", "ssf:poll")
+        seeded.update(receiver_id=made["client_id"], receiver_secret=made["client_secret"])
+        yield {"url": live["url"], "issuer": live["url"], "process": live["process"], **seeded}
 
 
 def test_node_tests_pass_against_live_warden(built, js_warden):

@@ -1,7 +1,6 @@
 """The SDK's revocation feed against a live Warden (gunicorn, its own SQLite database): a
 revoked session's still-unexpired token is refused locally within 1 s, p99 over 20 logouts."""
 
-import json
 import logging
 import math
 import time
@@ -30,25 +29,9 @@ print(json.dumps({{}}))
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("feed-warden")
-    port = harness.free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = harness.warden_env(
-        database_url=f"sqlite:///{tmp / 'warden.sqlite3'}",
-        redis_url="",
-        issuer=url,
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS="8",
-        LOGIN_IP_RATE="1000/m",
-    )
-    harness.manage(env, "migrate", "--noinput")
-    harness.manage_json(env, SEED)
-    made = harness.manage(env, "create_service_client", "feed", "--scope", "ssf:poll")
-    receiver = json.loads(made.strip().splitlines()[-1])
-    process = harness.start_warden("warden-feed", port=port, env=env, log_dir=tmp)
-    try:
-        yield {"url": url, "env": env, **receiver}
-    finally:
-        process.stop()
+    with harness.one_worker_warden("warden-feed", tmp, seed=SEED, GUNICORN_THREADS="8") as live:
+        receiver = harness.service_client(live["env"], "feed", "ssf:poll")
+        yield {"url": live["url"], "env": live["env"], **receiver}
 
 
 @pytest.fixture

@@ -190,6 +190,47 @@ def start_warden(name: str, *, port: int, env: dict, log_dir: Path) -> Process:
     return process
 
 
+def service_client(env: dict, name: str, *scopes: str) -> dict:
+    """Register a service the documented way (create_service_client); its credentials."""
+    args = [arg for scope in scopes for arg in ("--scope", scope)]
+    return json.loads(manage(env, "create_service_client", name, *args).strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def one_worker_warden(name: str, tmp: Path, *, seed: str, **settings: str):
+    """A live Warden for client and SDK tests: one gunicorn worker (so the local-memory cache
+    is the one cache) on a SQLite database in tmp, migrated and seeded by `seed` (Python for
+    `manage.py shell` whose last line is JSON). Yields url, env, process and what seed printed."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    options = {"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4", "LOGIN_IP_RATE": "1000/m"}
+    env = warden_env(
+        database_url=f"sqlite:///{tmp / 'warden.sqlite3'}",
+        redis_url="",
+        issuer=url,
+        **{**options, **settings},
+    )
+    manage(env, "migrate", "--noinput")
+    seeded = manage_json(env, seed)
+    process = start_warden(name, port=port, env=env, log_dir=tmp)
+    try:
+        yield {"url": url, "env": env, "process": process, "seeded": seeded}
+    finally:
+        process.stop()
+
+
+def npm_packages_present(directory: Path) -> None:
+    """Fail (not skip: CI has npm) when `make js-deps` has not installed directory's packages."""
+    if not (directory / "node_modules" / ".package-lock.json").exists():
+        import pytest
+
+        where = directory.relative_to(REPO)
+        pytest.fail(
+            f"{where}/node_modules is missing: `make js-deps` installs it, or run "
+            f"`npm ci --no-audit --no-fund` in {where}"
+        )
+
+
 # --- nginx --------------------------------------------------------------------------------------
 
 

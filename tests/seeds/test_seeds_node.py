@@ -7,7 +7,6 @@ runs under gunicorn (tests/e2e/harness.py) on its own SQLite database, with shor
 lifetimes so expiry and the refresh grace can be seen within seconds.
 """
 
-import json
 import os
 import subprocess
 
@@ -38,39 +37,23 @@ print(json.dumps({{}}))
 
 @pytest.fixture(scope="module")
 def npm_packages() -> None:
-    if not (SEEDS / "node_modules" / ".package-lock.json").exists():
-        pytest.fail(
-            "tests/seeds/node_modules is missing: `make js-deps` installs it, or run "
-            "`npm ci --no-audit --no-fund` in tests/seeds"
-        )
+    harness.npm_packages_present(SEEDS)
 
 
 @pytest.fixture(scope="module")
 def seeds_warden(tmp_path_factory):
     """A live Warden with a user, an admin and a service client, its tokens short-lived."""
     tmp = tmp_path_factory.mktemp("seeds-warden")
-    port = harness.free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = harness.warden_env(
-        database_url=f"sqlite:///{tmp / 'warden.sqlite3'}",
-        redis_url="",  # local-memory cache: one worker, so one cache
-        issuer=url,
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS="4",
-        LOGIN_IP_RATE="1000/m",
+    with harness.one_worker_warden(
+        "warden-seeds",
+        tmp,
+        seed=SEED_USERS,
         ACCESS_TOKEN_LIFETIME=str(ACCESS_TOKEN_LIFETIME),
         TOKEN_LEEWAY_SECONDS="0",
         REFRESH_REUSE_GRACE_SECONDS=str(REFRESH_REUSE_GRACE),
-    )
-    harness.manage(env, "migrate", "--noinput")
-    harness.manage_json(env, SEED_USERS)
-    client = harness.manage(env, "create_service_client", "orders", "--scope", "inventory:read")
-    credentials = json.loads(client.strip().splitlines()[-1])
-    process = harness.start_warden("warden-seeds", port=port, env=env, log_dir=tmp)
-    try:
-        yield {"url": url, "process": process, **credentials}
-    finally:
-        process.stop()
+    ) as live:
+        credentials = harness.service_client(live["env"], "orders", "inventory:read")
+        yield {"url": live["url"], "process": live["process"], **credentials}
 
 
 def test_seed_snippets_work_against_warden_as_written(npm_packages, seeds_warden):
