@@ -214,21 +214,19 @@ class KeyRing:
 
 
 def _signing_key(keys: list[SigningKey], current: SigningKey) -> SigningKey:
-    """The current key once it has been published long enough, else the key it replaced (a
-    fresh install's first key signs at once: nobody can hold an older JWKS). Keys kept for
-    audiences that pin another algorithm are never "the key it replaced": they have no
-    retirement date."""
+    """The newest key that has been published long enough: the current key, or one it
+    replaced. When none has (a rotation right after another, or just after a first start),
+    the one published longest, so a new key never signs before it is published; a fresh
+    install's only key signs at once (nobody can hold an older JWKS). Keys kept for audiences
+    that pin another algorithm are never "a key it replaced": they have no retirement date."""
     published = timezone.now() - timedelta(seconds=settings.WARDEN_KEY_PUBLISH_SECONDS)
-    if current.created_at <= published:
-        return current
-    replaced = [
-        k
-        for k in keys
-        if k.state == SigningKey.State.VERIFYING
-        and k.retire_at is not None
-        and k.created_at <= published
+    candidates = [current] + [
+        k for k in keys if k.state == SigningKey.State.VERIFYING and k.retire_at is not None
     ]
-    return max(replaced, key=lambda k: k.created_at) if replaced else current
+    ready = [k for k in candidates if k.created_at <= published]
+    if ready:
+        return max(ready, key=lambda k: k.created_at)
+    return min(candidates, key=lambda k: k.created_at)
 
 
 keyring = KeyRing()

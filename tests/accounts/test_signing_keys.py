@@ -177,3 +177,14 @@ def test_the_database_refuses_a_second_current_key(db):
     extra.state = SigningKey.State.CURRENT
     with pytest.raises(IntegrityError), transaction.atomic():
         extra.save()
+
+
+def test_a_rotation_right_after_a_first_start_keeps_the_first_key_signing(
+    api, user, login, settings
+):
+    settings.WARDEN_KEY_PUBLISH_SECONDS = 65
+    first = header_of(login()["access_token"])["kid"]  # a fresh install's key, seconds old
+    new = signing_key_rotate()
+    tokens.keyring.invalidate()
+    assert header_of(login()["access_token"])["kid"] == first, "neither is published long enough"
+    assert new.kid in jwks_kids(api)
