@@ -317,35 +317,33 @@ class PrivateRedis(_Server):
             "no",
         ]
 
+    @contextlib.contextmanager
+    def _client(self, timeout: float):
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout)
+        try:
+            yield client
+        finally:
+            client.close()
+
     def _ready(self) -> bool:
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
+        with self._client(1) as client:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
 
     def snapshot(self) -> None:
         """Write dump.rdb now; the next start() loads it (the state of this moment)."""
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
-        try:
+        with self._client(5) as client:
             client.save()
-        finally:
-            client.close()
 
     def flush(self) -> None:
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
-        try:
+        with self._client(5) as client:
             client.flushdb()
-        finally:
-            client.close()
 
 
 class PrivateSentinel(_Server):
