@@ -115,6 +115,7 @@ def _fresh_state():
     """Each test starts with an empty cache and reloads signing keys from its own database."""
     cache.clear()
     tokens.keyring.invalidate()
+    tokens.check.forget_verified()
     yield
     cache.clear()
 

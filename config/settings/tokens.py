@@ -27,6 +27,9 @@ WARDEN_IMPERSONATION_LIFETIME = timedelta(seconds=env.int("IMPERSONATION_LIFETIM
 # answer, or a client racing itself) gets the same successor; later reuse revokes the session.
 WARDEN_REFRESH_REUSE_GRACE = env.int("REFRESH_REUSE_GRACE_SECONDS", default=5)
 WARDEN_CLOCK_LEEWAY = env.int("TOKEN_LEEWAY_SECONDS", default=30)
+# Verified access tokens each process remembers until they expire (accounts/tokens/check.py);
+# 0 turns it off. ~2 KB each.
+WARDEN_VERIFY_CACHE_SIZE = env.int("VERIFY_CACHE_SIZE", default=10_000)
 # Keys reload this often; a new key signs only once published longer (accounts/tokens/keyring).
 WARDEN_KEYRING_REFRESH_SECONDS = env.int("KEYRING_REFRESH_SECONDS", default=60)
 WARDEN_KEY_PUBLISH_SECONDS = env.int(
