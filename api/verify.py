@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts import errors, metrics, ratelimit, tokens
 from accounts.outages import CACHE_ERRORS
+from api import edge
 from api.common import NO_STORE, OAuthError, bearer_token, caller_of
 from api.exceptions import auth_error_json
 from api.inputs import Param
@@ -133,11 +134,11 @@ def verify(request) -> JsonResponse:
     it is tokens.access_token_check (pinned alg, iss, aud, typ, token_type, revocation).
     `VerifyDescription` below tells the OpenAPI schema what it accepts and answers.
     """
-    raw = verify_token_of(request)
+    raw, audience = verify_token_of(request), expected_audience(request)
     try:
         if not raw:
             raise tokens.TokenInvalid("no token")
-        claims = tokens.access_token_check(raw=raw, audience=expected_audience(request))
+        claims = tokens.access_token_check(raw=raw, audience=audience)
     except tokens.TokenInvalid as exc:
         metrics.verify_outcome(exc.reason)
         if raw:
@@ -152,6 +153,7 @@ def verify(request) -> JsonResponse:
             headers={"WWW-Authenticate": challenge, **NO_STORE},
         )
     metrics.verify_outcome(None)
+    request.META[edge.VERIFIED] = (raw, audience)  # the answer holds while the token does
     return JsonResponse(verify_body(claims), headers={**gateway_headers(claims), **NO_STORE})
 
 

@@ -8,3 +8,7 @@ from django.core.wsgi import get_wsgi_application
 # than serving on the development SECRET_KEY.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 application = get_wsgi_application()
+
+from api.edge import VerifyEdge  # noqa: E402  (needs the apps Django has just loaded)
+
+application = VerifyEdge(application)

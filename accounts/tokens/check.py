@@ -48,18 +48,40 @@ def access_token_check(*, raw: str | bytes, audience: Any = None) -> dict[str, A
     if not raw:
         raise TokenInvalid("no token")
     key = (raw, tuple(audience) if isinstance(audience, list) else audience)
-    hit = _VERIFIED.get(key)
-    if hit is not None:
-        claims, deadline, kid = hit
-        if time.time() < deadline and keyring.public_key(kid) is not None:
-            _check_revocation(claims)
-            return _copy(claims)
-        with _VERIFIED_LOCK:
-            _VERIFIED.pop(key, None)
+    claims = _remembered(key)
+    if claims is not None:
+        _check_revocation(claims)
+        return _copy(claims)
     claims = _verified_claims(raw, audience)
     _check_revocation(claims)
     _remember(key, claims, _unverified_header(raw)["kid"])
     return _copy(claims)
+
+
+def remembered_and_live(raw: str | bytes, audience: str | None) -> bool:
+    """Whether access_token_check(raw=raw, audience=audience) would now answer exactly what
+    it answered before, from what this process remembers: for the verify edge (api/edge.py)."""
+    claims = _remembered((raw, audience))
+    if claims is None:
+        return False
+    try:
+        _check_revocation(claims)
+    except TokenInvalid:
+        return False
+    return True
+
+
+def _remembered(key: tuple[Any, Any]) -> dict[str, Any] | None:
+    """The remembered claims of a verified token, while its key is live and it has not expired."""
+    hit = _VERIFIED.get(key)
+    if hit is None:
+        return None
+    claims, deadline, kid = hit
+    if time.time() < deadline and keyring.public_key(kid) is not None:
+        return claims
+    with _VERIFIED_LOCK:
+        _VERIFIED.pop(key, None)
+    return None
 
 
 def _verified_claims(raw: str | bytes, audience: Any) -> dict[str, Any]:
