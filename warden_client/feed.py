@@ -117,6 +117,12 @@ class RevocationFeed:
         before = self._subjects.get(identity.sub)
         if before is not None and claims.get("iat", 0) < before[0]:
             raise TokenRevoked("account disabled or credentials changed")
+        act = claims.get("act")  # an exchanged token: the clients that acted, each must be live
+        while isinstance(act, dict) and self._subjects:
+            before = self._subjects.get(act.get("sub"))
+            if before is not None and claims.get("iat", 0) < before[0]:
+                raise TokenRevoked("a client that acted in this token was disabled")
+            act = act.get("act")
 
     def close(self) -> None:
         self._stop.set()

@@ -98,15 +98,25 @@ def _verified_claims(raw: str | bytes, audience: Any) -> dict[str, Any]:
 
 
 def _check_revocation(claims: dict[str, Any]) -> None:
-    sid = claims.get("sid")
+    sid, act = claims.get("sid"), claims.get("act")
     reason = revocation.access_token_state(
         sid=sid,
         client_id=None if sid is not None else claims["client_id"],
         jti=claims["jti"],
         exp=claims["exp"],
+        actors=_actors(act) if act else (),
     )
     if reason is not None:
         raise TokenInvalid(reason)
+
+
+def _actors(act: Any) -> tuple[str, ...]:
+    """Every `sub` of an RFC 8693 `act` chain (the acting party first), which Warden signed."""
+    found = []
+    while isinstance(act, dict) and isinstance(act.get("sub"), str):
+        found.append(act["sub"])
+        act = act.get("act")
+    return tuple(found)
 
 
 def _remember(key: tuple[Any, Any], claims: dict[str, Any], kid: str) -> None:

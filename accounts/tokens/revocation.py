@@ -61,8 +61,11 @@ def revoked_token_id(jti: str) -> str:
 # --- The database's answer ----------------------------------------------------------------------
 
 
-def _state_in_db(*, sid: str | None, client_id: str | None, jti: str) -> str | None:
-    """Why the token is not live (one query: its subject, and its own revocation), or None."""
+def _state_in_db(
+    *, sid: str | None, client_id: str | None, jti: str, actors: tuple[str, ...] = ()
+) -> str | None:
+    """Why the token is not live (one query: its subject, and its own revocation; one more for
+    an exchanged token's acting clients), or None."""
     revoked = Exists(ConsumedToken.objects.filter(jti=revoked_token_id(jti)))
     if sid is not None:
         subject = AuthSession.objects.filter(
@@ -78,7 +81,19 @@ def _state_in_db(*, sid: str | None, client_id: str | None, jti: str) -> str | N
     row = subject.annotate(revoked=revoked).values_list("revoked", flat=True).first()
     if row is None:
         return dead
-    return TOKEN_REVOKED if row else None
+    if row:
+        return TOKEN_REVOKED
+    if actors and _an_actor_gone(actors):
+        return CLIENT_DEAD
+    return None
+
+
+def _an_actor_gone(actors: tuple[str, ...]) -> bool:
+    """Whether a client in an exchanged token's `act` chain is deactivated or deleted. (An
+    admin's user id in an impersonation's `act` matches no client: its `sid` covers it.)"""
+    gone = ServiceClient.objects.filter(client_id__in=actors, is_active=False)
+    deleted = ConsumedToken.objects.filter(jti__in=[f"client:{a}" for a in actors])
+    return gone.exists() or deleted.exists()
 
 
 def _snapshot() -> tuple[dict[str, float], set[str], dict[str, float]]:
@@ -159,7 +174,9 @@ class RevokedSet:
                 self._lock.release()
         return self._loaded_for == generation and self._loaded_at > 0
 
-    def reason(self, *, sid: str | None, client_id: str | None, jti: str) -> str | None:
+    def reason(
+        self, *, sid: str | None, client_id: str | None, jti: str, actors: tuple[str, ...] = ()
+    ) -> str | None:
         if revocation_bus.wanted():
             revocation_bus.settle()
         now = time.time()
@@ -169,6 +186,8 @@ class RevokedSet:
             return CLIENT_DEAD
         if self._tokens.get(jti, 0) > now:
             return TOKEN_REVOKED
+        if actors and not self._clients.isdisjoint(actors):
+            return CLIENT_DEAD
         return None
 
     def size(self) -> int:
@@ -189,12 +208,15 @@ def _in_process() -> bool:
     return revocation_bus.wanted() or backend.endswith("LocMemCache")
 
 
-def access_token_state(*, sid: str | None, client_id: str | None, jti: str, exp: int) -> str | None:
-    """Why a verified access token is refused (session or client ended, token revoked), or
-    None: it is live. No I/O in the steady state with Redis (see above)."""
+def access_token_state(
+    *, sid: str | None, client_id: str | None, jti: str, exp: int, actors: tuple[str, ...] = ()
+) -> str | None:
+    """Why a verified access token is refused (session or client ended, token revoked, a client
+    it was exchanged by deactivated), or None: it is live. No I/O in the steady state with
+    Redis (see above)."""
     if _in_process() and revoked.current():
-        return revoked.reason(sid=sid, client_id=client_id, jti=jti)
-    return _state_in_db(sid=sid, client_id=client_id, jti=jti)
+        return revoked.reason(sid=sid, client_id=client_id, jti=jti, actors=actors)
+    return _state_in_db(sid=sid, client_id=client_id, jti=jti, actors=actors)
 
 
 # --- Publishing revocations ---------------------------------------------------------------------

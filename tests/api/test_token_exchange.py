@@ -151,3 +151,30 @@ def test_an_admin_acts_as_a_user_audited_and_time_bounded(api, user, chain, make
 def test_discovery_lists_the_token_exchange_grant(api, db):
     metadata = api.get("/.well-known/oauth-authorization-server").json()
     assert EXCHANGE in metadata["grant_types_supported"]
+
+
+def test_exchanged_tokens_die_when_a_client_that_acted_is_deactivated(
+    api, user, chain, django_capture_on_commit_callbacks
+):
+    from accounts.flows.clients import service_client_set_active
+
+    gateway, gateway_auth = chain["gateway"]
+    orders, orders_auth = chain["orders"]
+    for_orders = exchange(api, gateway_auth, user_token(api, user, "gateway"), audience="orders")
+    for_inventory = exchange(
+        api, orders_auth, for_orders.json()["access_token"], resource="inventory"
+    ).json()["access_token"]
+
+    def verify(token, audience):
+        return api.get(
+            f"/api/auth/verify?audience={audience}", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
+
+    assert verify(for_inventory, "inventory").status_code == 200
+    service_client_set_active(client=gateway, active=False)  # the first actor of the chain
+    refused = verify(for_inventory, "inventory")
+    assert refused.status_code == 401 and refused.json()["error"] == "client revoked"
+    assert verify(for_orders.json()["access_token"], "orders").status_code == 401
+    with django_capture_on_commit_callbacks(execute=True):
+        service_client_set_active(client=gateway, active=True)
+    assert verify(for_inventory, "inventory").status_code == 200

@@ -63,6 +63,18 @@ def test_an_account_disabled_set_refuses_that_subjects_earlier_tokens():
     feed.check(_identity(sub="u2", sid="any"))
 
 
+def test_a_disabled_client_that_acted_in_an_exchanged_token_gets_it_refused():
+    feed = _feed()
+    claims = feed._decode(_set(event=DISABLED))
+    claims["sub_id"] = {"format": "opaque", "id": "svc_gateway"}
+    feed._apply(claims)
+    chain = {"sub": "svc_orders", "act": {"sub": "svc_gateway"}}  # orders acted after gateway
+    with pytest.raises(TokenRevoked):
+        feed.check(_identity(sid="any", act=chain))
+    feed.check(_identity(sid="any", act={"sub": "svc_orders"}))
+    feed.check(_identity(sid="any"))
+
+
 @pytest.mark.parametrize(
     "forged",
     [

@@ -70,6 +70,11 @@ export interface RevocableClaims {
   iat: number;
   jti: string;
   sid?: string | undefined;
+  act?: unknown;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 type SetErrors = Record<string, { err: string; description: string }>;
@@ -211,6 +216,13 @@ export class RevocationFeed {
     const subject = this.subjects.get(claims.sub);
     if (subject !== undefined && claims.iat < subject.below) {
       throw revoked("The account was disabled or its credentials changed after this token.");
+    }
+    // An exchanged token (RFC 8693 act): every client that acted in it must still be live.
+    for (let act = claims.act; isRecord(act) && this.subjects.size > 0; act = act.act) {
+      const actor = typeof act.sub === "string" ? this.subjects.get(act.sub) : undefined;
+      if (actor !== undefined && claims.iat < actor.below) {
+        throw revoked("A client that acted in this token was disabled.");
+      }
     }
     if (kid !== undefined && this.retiredKids.has(kid)) {
       throw revoked("The token's signing key was retired.");

@@ -74,9 +74,9 @@ async function securityEvent({
     .sign(key);
 }
 
-async function accessToken({ sub = "user-1", sid = "sid-1", iat } = {}) {
+async function accessToken({ sub = "user-1", sid = "sid-1", iat, act } = {}) {
   const issued = iat ?? Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid, token_type: "access", roles: ["user"] })
+  return new SignJWT({ sid, token_type: "access", roles: ["user"], ...(act ? { act } : {}) })
     .setProtectedHeader({ alg: "ES256", kid: KID, typ: "at+jwt" })
     .setIssuer(ISSUER)
     .setAudience("warden")
@@ -180,6 +180,32 @@ describe("RevocationFeed's SETs", () => {
       assert.ok((await verifier.verify(later)).sub);
       const bob = await accessToken({ sub: "bob", sid: "d", iat: now - 10 });
       assert.ok((await verifier.verify(bob)).sub, "another user's token passes");
+    } finally {
+      verifier.close();
+    }
+  });
+
+  test("a token exchanged through a client disabled since is refused", async () => {
+    const { warden, verifier } = setUp();
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const chain = { sub: "svc_orders", act: { sub: "svc_gateway" } };
+      const exchanged = await accessToken({ sub: "bob", sid: "e", iat: now - 10, act: chain });
+      const direct = await accessToken({
+        sub: "bob",
+        sid: "f",
+        iat: now - 10,
+        act: { sub: "svc_orders" },
+      });
+      await deliver(warden, {
+        ad: await securityEvent({
+          event: ACCOUNT_DISABLED,
+          subject: { format: "opaque", id: "svc_gateway" },
+          at: now,
+        }),
+      });
+      assert.ok(await refused(verifier, exchanged));
+      assert.ok((await verifier.verify(direct)).sub, "a chain without that client passes");
     } finally {
       verifier.close();
     }
