@@ -159,7 +159,7 @@ def test_exchanged_tokens_die_when_a_client_that_acted_is_deactivated(
     from accounts.flows.clients import service_client_set_active
 
     gateway, gateway_auth = chain["gateway"]
-    orders, orders_auth = chain["orders"]
+    _, orders_auth = chain["orders"]
     for_orders = exchange(api, gateway_auth, user_token(api, user, "gateway"), audience="orders")
     for_inventory = exchange(
         api, orders_auth, for_orders.json()["access_token"], resource="inventory"
