@@ -29,13 +29,6 @@ def _target(resource: str | None, audience: str | None) -> str:
     return target
 
 
-def _act_depth(act) -> int:
-    depth = 0
-    while isinstance(act, dict):
-        depth, act = depth + 1, act.get("act")
-    return depth
-
-
 def _remaining(claims: dict) -> timedelta:
     return timedelta(seconds=max(0, int(claims["exp"] - time.time())))
 
@@ -95,7 +88,7 @@ def token_exchange(
         raise errors.AuthError(
             "unauthorized_client", "The client may not exchange tokens addressed to that audience."
         )
-    if _act_depth(subject.get("act")) >= MAX_ACT_DEPTH:
+    if len(tokens.act_chain(subject.get("act"))) >= MAX_ACT_DEPTH:
         raise errors.invalid_request("The delegation chain is too long.")
     found = tokens.audience_find(target) if target in client.exchange_audiences else None
     if found is None:
@@ -113,6 +106,21 @@ def token_exchange(
     )
     access = tokens.access_token_exchanged(
         subject=subject, grant=grant, actor=actor, lifetime=lifetime, client=client
+    )
+    # Who acted for whom, towards what: the delegation trail an admin reads (no token in it).
+    audit_record(
+        type="token_exchanged",
+        caller=caller,
+        client=client,
+        target=subject["sub"],
+        details={
+            "audience": found.identifier,
+            "from_audience": subject["aud"],
+            "jti": access["jti"],
+            "subject_jti": subject["jti"],
+            "scope": grant.scope,
+            "actors": len(tokens.act_chain(actor)),
+        },
     )
     return _body(access)
 

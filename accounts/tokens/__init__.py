@@ -19,7 +19,7 @@ from accounts.tokens.audience import (
     profile_claims,
     token_lifetime,
 )
-from accounts.tokens.check import access_token_check, subject_type
+from accounts.tokens.check import access_token_check, act_chain, subject_type
 from accounts.tokens.jwt import (
     ACCESS_TYP,
     MFA_TYP,
@@ -60,6 +60,7 @@ __all__ = [
     "access_token_exchanged",
     "access_token_for_client",
     "access_token_for_user",
+    "act_chain",
     "audience_find",
     "cache_is_shared",
     "default_audience",

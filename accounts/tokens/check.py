@@ -104,13 +104,13 @@ def _check_revocation(claims: dict[str, Any]) -> None:
         client_id=None if sid is not None else claims["client_id"],
         jti=claims["jti"],
         exp=claims["exp"],
-        actors=_actors(act) if act else (),
+        actors=act_chain(act) if act else (),
     )
     if reason is not None:
         raise TokenInvalid(reason)
 
 
-def _actors(act: Any) -> tuple[str, ...]:
+def act_chain(act: Any) -> tuple[str, ...]:
     """Every `sub` of an RFC 8693 `act` chain (the acting party first), which Warden signed."""
     found = []
     while isinstance(act, dict) and isinstance(act.get("sub"), str):

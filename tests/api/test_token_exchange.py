@@ -178,3 +178,14 @@ def test_exchanged_tokens_die_when_a_client_that_acted_is_deactivated(
     with django_capture_on_commit_callbacks(execute=True):
         service_client_set_active(client=gateway, active=True)
     assert verify(for_inventory, "inventory").status_code == 200
+
+
+def test_an_exchange_is_audited_with_who_acted_for_whom_and_no_token(api, user, chain):
+    client, auth = chain["orders"]
+    subject = user_token(api, user, "orders")
+    token = exchange(api, auth, subject, resource="inventory").json()["access_token"]
+    event = AuditEvent.objects.get(type="token_exchanged")
+    assert event.actor_client == client and event.target == str(user.public_id)
+    assert event.details["audience"] == "inventory" and event.details["from_audience"] == "orders"
+    assert event.details["jti"] == claims_of(token)["jti"] and event.details["actors"] == 1
+    assert token not in str(event.details) and subject not in str(event.details)
