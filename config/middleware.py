@@ -7,7 +7,8 @@ style attributes; a path-prefix table here says that plainly.
 `form-action` also lists the origins of the OpenID apps' registered redirect URIs: Chromium
 applies form-action to the redirects that follow a form POST, so the sign-in and consent forms'
 final redirect back to an app would be blocked otherwise. They are read per HTML response from
-a cache that any client change clears (accounts/flows/oidc/clients.py).
+a cache that any client change clears (accounts/flows/oidc/clients.py). A view may let one
+page show images from other origins (`response.csp_img_origins`: the consent page's app logo).
 """
 
 from django.conf import settings
@@ -42,5 +43,8 @@ class ContentSecurityPolicyMiddleware:
             apps = [o for o in _app_origins() if o not in directives["form-action"]]
             if apps:
                 directives = {**directives, "form-action": [*directives["form-action"], *apps]}
+            images = getattr(response, "csp_img_origins", ())  # set by a view for its page
+            if images:
+                directives = {**directives, "img-src": [*directives["img-src"], *images]}
             response.setdefault("Content-Security-Policy", build_policy(directives))
         return response

@@ -7,7 +7,7 @@ is not asked again.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import logout
 from django.http import HttpResponse, HttpResponseRedirect
@@ -66,11 +66,16 @@ def _authorize(request, params, *, consented: bool = False) -> HttpResponse:
         if "none" in req.prompt:
             refusal = req.refuse("consent_required", "The user has not allowed this app yet.")
             return HttpResponseRedirect(refusal.redirect_url())
-        return render(
+        page = render(
             request,
             "oidc/consent.html",
             {"client": req.client, "scopes": req.scopes, "params": req.params},
         )
+        logo = urlsplit(req.client.logo_uri or "")
+        if logo.scheme == "https" and logo.netloc:
+            # The app's logo is served from its own origin: only this page lets it in.
+            page.csp_img_origins = [f"https://{logo.netloc}"]
+        return page
     return HttpResponseRedirect(flow.authorization_code_issue(request=request, req=req, user=user))
 
 

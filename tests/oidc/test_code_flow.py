@@ -370,6 +370,20 @@ def test_consent_is_remembered_and_asked_again_for_more(browser, authorize_param
     assert b'id="consent"' in forced.content
 
 
+def test_the_consent_page_shows_the_apps_logo_from_its_origin_and_no_other(
+    browser, web_app, authorize_params
+):
+    client, _ = web_app
+    plain = browser.get("/oidc/authorize", authorize_params)
+    assert "img-src 'self' data:;" in plain["Content-Security-Policy"]
+    client.oidc.logo_uri = "https://cdn.wiki.example/logo.png"
+    client.oidc.save()
+    page = browser.get("/oidc/authorize", authorize_params)
+    assert b'src="https://cdn.wiki.example/logo.png"' in page.content
+    assert "img-src 'self' data: https://cdn.wiki.example;" in page["Content-Security-Policy"]
+    assert "cdn.wiki.example" not in browser.get("/accounts/login/")["Content-Security-Policy"]
+
+
 def test_denied_consent_tells_the_app(browser, authorize_params):
     query = {k: v for k, v in authorize_params.items() if not k.startswith("_")}
     answer = browser.post("/oidc/authorize/consent", {**query, "decision": "deny"})
