@@ -314,7 +314,8 @@ class ServiceClientAdmin(admin.ModelAdmin):
             obj.allowed_scopes = scopes
             obj.allowed_audiences, obj.exchange_audiences = data["audiences"], data["exchange"]
             obj.save()
-            clients.service_client_set_active(client=obj, active=obj.is_active)
+            if "is_active" in form.changed_data:  # a re-save changes nothing: no new event
+                clients.service_client_set_active(client=obj, active=obj.is_active)
             return
         client, secret = clients.service_client_create(
             name=obj.name,

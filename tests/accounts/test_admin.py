@@ -175,3 +175,16 @@ def test_service_client_added_with_active_unticked_cannot_get_tokens(admin_clien
     assert token.status_code == 401
     listing = admin_client.get("/admin/accounts/serviceclient/?is_active__exact=0")
     assert b"billing" in listing.content
+
+
+def test_saving_a_client_again_announces_its_deactivation_once(admin_client, service_client):
+    from accounts.models import SecurityEvent
+
+    client, _ = service_client
+    url = f"/admin/accounts/serviceclient/{client.pk}/change/"
+    form = {"name": client.name, "scopes": " ".join(client.allowed_scopes)}
+    for _ in range(2):
+        assert admin_client.post(url, form).status_code == 302
+    assert ServiceClient.objects.get(pk=client.pk).is_active is False
+    disabled = SecurityEvent.objects.filter(event_type__endswith="account-disabled")
+    assert [e.subject["id"] for e in disabled] == [client.client_id]
