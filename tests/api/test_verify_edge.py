@@ -32,17 +32,24 @@ class CountingDjango:
 
 @pytest.fixture
 def django_app():
-    # As Django's test client does: a request ending must not close the test's transaction.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield CountingDjango()
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    return CountingDjango()
 
 
 @pytest.fixture
 def edge(django_app):
     return VerifyEdge(django_app)
+
+
+def served(app, environ, start_response) -> bytes:
+    """The body, with the connection kept open as Django's test client keeps it around each
+    request (it reconnects these after its own): the test's transaction must survive."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        return b"".join(app(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def call(app, token, method="GET", body=b"", **headers):
@@ -61,7 +68,7 @@ def call(app, token, method="GET", body=b"", **headers):
     def start_response(status, response_headers, exc_info=None):
         sent["status"], sent["headers"] = status, response_headers
 
-    body = b"".join(app(environ, start_response))
+    body = served(app, environ, start_response)
     headers = {name.lower(): value for name, value in sent["headers"]}
     return int(sent["status"].split()[0]), headers, json.loads(body)
 
@@ -132,5 +139,5 @@ def test_refusals_and_posts_always_go_through_django(edge, django_app, user, log
 def test_other_paths_are_django_s_alone(edge, django_app, db):
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "HTTP_HOST": "testserver"}
     setup_testing_defaults(environ)
-    b"".join(edge(environ, lambda status, headers, exc_info=None: None))
+    served(edge, environ, lambda status, headers, exc_info=None: None)
     assert django_app.calls == 1
