@@ -80,7 +80,10 @@ class LoginAttemptsMixin:
     The limiter: allauth's rates ("login_failed": per IP and per account), spent before the
     password check and given back when the password was right, as allauth does, but in one
     atomic Redis call (accounts.ratelimit.attempt_reserve) instead of a cache lock, a read and
-    a write per rate, twice on every success: 2 round trips per sign-in instead of 16.
+    a write per rate, twice on every success: 2 round trips per sign-in instead of 16. Two
+    differences: an attempt refused by one budget spends nothing from the other (allauth spent
+    the IP's), and wrong second-factor codes keep allauth's own limiter (its web form spends
+    it directly), so per IP they are counted apart from wrong passwords, at the same rate.
 
     The key: allauth keys the budget by site domain, which without contrib.sites is the Host
     header, port included: instances reached under different host names, or a client varying
