@@ -30,16 +30,14 @@ class SignInFacts:
 
 # The tables of EmailAddress, Authenticator, RolePolicy and User.groups; a test holds this
 # query to the querysets it replaces (tests/accounts/test_login_facts.py).
-FACTS_SQL = """
-SELECT 'factor', "type" FROM "mfa_authenticator" WHERE "user_id" = %s
+FACTS_SQL = """SELECT 'factor', "type" FROM "mfa_authenticator" WHERE "user_id" = %s
 UNION ALL
 SELECT 'verified', '' FROM "account_emailaddress"
  WHERE "user_id" = %s AND UPPER("email") = UPPER(%s) AND "verified"
 UNION ALL
 SELECT 'requires_mfa', '' FROM "accounts_rolepolicy" AS p
  JOIN "accounts_user_groups" AS m ON m."group_id" = p."role_id"
- WHERE m."user_id" = %s AND p."require_mfa"
-"""
+ WHERE p."require_mfa" AND m."user_id" = %s"""
 
 
 def user_sign_in_facts(*, user: User) -> SignInFacts:
