@@ -1,19 +1,26 @@
-"""Fixed-window failure counters in the shared cache, for limits allauth does not cover.
+"""Failure limits in the shared cache: sliding windows for password checks, fixed windows
+for the cheap checks.
 
-Password checks use allauth's limiter (it reserves an attempt under a lock before hashing).
-The limits here guard cheap checks (client secrets, token guessing on verify/introspect, codes
-per mfa_token): an atomic `incr` per failure is enough, costs one cache round trip, and nothing
-on success.
+Password checks spend one attempt of each of allauth's "login_failed" rates (per IP, per
+account) before the hash, all in one atomic step (`attempt_reserve`: one Lua call on Redis),
+and a right password gives its attempt back (`Reservation.refund`). The fixed windows guard
+cheap checks (client secrets, token guessing on verify/introspect, codes per mfa_token): an
+atomic `incr` per failure is enough, costs one cache round trip, and nothing on success.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
+import secrets
+import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from redis.commands.core import Script
 
 
 @dataclass(frozen=True)
@@ -81,3 +88,96 @@ def mfa_token_limit() -> Limit:
     """Codes one mfa_token may try, for as long as the token can be presented."""
     lifetime = settings.WARDEN_MFA_TOKEN_LIFETIME.total_seconds() + settings.WARDEN_CLOCK_LEEWAY
     return Limit("mfa_token", settings.WARDEN_MFA_TOKEN_ATTEMPTS, int(lifetime))
+
+
+# --- Sliding windows: attempts reserved before the work they guard --------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most `limit` attempts under `key` in any `seconds` (allauth's rate semantics)."""
+
+    key: str
+    limit: int
+    seconds: float
+
+
+# Each key is a sorted set of attempts scored by time, as allauth keeps a list of timestamps.
+# All windows are checked before any is spent, so a refused attempt spends nothing, and Redis
+# runs the script atomically: parallel attempts queue on it instead of on a lock.
+_RESERVE = Script(
+    None,
+    b"""
+local now, member = tonumber(ARGV[1]), ARGV[2]
+for i, key in ipairs(KEYS) do
+  local limit, seconds = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - seconds)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2] or now)
+    return math.max(1, math.ceil(oldest + seconds - now))
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2 + 2 * i])))
+end
+return 0
+""",
+)
+_REFUND = Script(
+    None, b"for _, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[1]) end return 0"
+)
+# Without Redis the cache is Django's per-process memory cache (config/settings/base.py), so a
+# process lock makes the check-and-spend atomic there.
+_local = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Attempts spent in some windows; `refund()` gives them back (a right password)."""
+
+    windows: tuple[Window, ...]
+    member: str
+
+    def refund(self) -> None:
+        if not self.windows:
+            return
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            keys = [backend.make_and_validate_key(w.key) for w in self.windows]
+            _REFUND(keys=keys, args=[self.member], client=_redis(backend))
+            return
+        with _local:
+            for window in self.windows:
+                history = [a for a in backend.get(window.key, []) if a[1] != self.member]
+                backend.set(window.key, history, math.ceil(window.seconds) + 1)
+
+
+def _redis(backend: RedisCache):
+    return backend._cache.get_client(write=True)  # the cache's own client (config.cache)
+
+
+def attempt_reserve(windows: list[Window]) -> Reservation | int:
+    """Spend one attempt in every window at once, or in none: the Reservation, or (when one
+    is used up) the seconds until it has room again. One round trip on Redis."""
+    now, member = time.time(), secrets.token_hex(8)
+    if not windows:
+        return Reservation((), member)
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        keys = [backend.make_and_validate_key(w.key) for w in windows]
+        args = [repr(now), member]
+        for window in windows:
+            args += [window.limit, repr(float(window.seconds))]
+        wait = int(_RESERVE(keys=keys, args=args, client=_redis(backend)))
+        return wait or Reservation(tuple(windows), member)
+    with _local:
+        histories = []
+        for window in windows:
+            history = [a for a in backend.get(window.key, []) if a[0] > now - window.seconds]
+            if len(history) >= window.limit:
+                return max(1, math.ceil(history[0][0] + window.seconds - now))
+            histories.append(history)
+        for window, history in zip(windows, histories, strict=True):
+            backend.set(window.key, [*history, (now, member)], math.ceil(window.seconds) + 1)
+    return Reservation(tuple(windows), member)

@@ -98,15 +98,19 @@ def login_second_factor_gate(
     caller: Caller,
     client: ServiceClient | None,
     grant: tokens.Grant | None = None,
+    factor_types: list[str] | None = None,
+    requires_mfa: bool | None = None,
 ) -> MfaChallenge | None:
     """After a correct password: None if no second factor is needed, else the challenge.
+    `factor_types` (as user_factor_types gives them) and `requires_mfa`: when the caller has
+    read them already (accounts.flows.login reads them with the other sign-in facts).
 
     `mfa_setup_required` is a refusal (403), not a challenge: the credentials were right and
     retrying them cannot help; the user must first add a factor on the web pages.
     """
-    types = user_factor_types(user=user)
+    types = user_factor_types(user=user) if factor_types is None else factor_types
     if not set(types) & set(PRIMARY_TYPES):
-        if user_requires_mfa(user=user):
+        if user_requires_mfa(user=user) if requires_mfa is None else requires_mfa:
             login_refused(caller=caller, user=user, client=client, reason="mfa_setup_required")
             raise errors.AuthError(
                 "mfa_setup_required",

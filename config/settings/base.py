@@ -154,8 +154,8 @@ WARDEN_TOKEN_FAILURES_PER_MINUTE = env.int("TOKEN_FAILURES_PER_MINUTE", default=
 RATE_LIMIT_EXEMPT_IPS = env.list("RATE_LIMIT_EXEMPT_IPS", default=[])
 # Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth from the end.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-# allauth's limiter consumes an attempt before the password check, under a cache lock, so
-# parallel guesses cannot slip past the limit (with Redis, across every instance).
+# allauth's rates, spent by Warden's limiter (accounts/ratelimit.py) before the password check in
+# one atomic Redis call, so parallel guesses cannot slip past the limit (across every instance).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": (
         f"{WARDEN_LOGIN_IP_RATE}/ip,"

@@ -5,6 +5,7 @@ import inspect
 import jwt
 import pytest
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal import ratelimit as _ratelimit
 from allauth.socialaccount.models import SocialLogin
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.sessions.backends.cache import SessionStore
@@ -68,10 +69,22 @@ def test_allauth_still_keys_its_login_budget_by_the_method_warden_overrides():
     assert key == "account:ann@example.com"
 
 
-def test_allauth_still_keeps_the_spent_login_slot_where_warden_refunds_it():
-    # The outage refund (LoginAttemptsMixin.authenticate) resets and rolls back these.
-    assert "_login_failed_rl_usage" in inspect.getsource(DefaultAccountAdapter.pre_authenticate)
-    assert callable(DefaultAccountAdapter._rollback_login_failed_rl_usage)
+def test_allauth_still_reserves_before_the_backend_and_gives_back_after_a_success():
+    # Warden's limiter (LoginAttemptsMixin) replaces these two hooks; if allauth stopped
+    # calling them around the password check, the budget would silently stop applying.
+    source = inspect.getsource(DefaultAccountAdapter.authenticate)
+    reserve, check = source.index("self.pre_authenticate("), source.index("authenticate(request")
+    refund = source.index("self._rollback_login_failed_rl_usage()")
+    assert reserve < check < refund
+    assert "self.authentication_failed(" in source
+
+
+def test_allauth_rates_and_ip_networks_are_still_read_as_warden_reads_them(settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "7/m/ip,3/120s/key"}
+    rates = _ratelimit.get_rates(app="allauth.account", action="login_failed")
+    assert [(r.amount, r.duration, r.per) for r in rates] == [(7, 60, "ip"), (3, 120, "key")]
+    request = RequestFactory().post("/", REMOTE_ADDR="2001:db8::1")
+    assert _ratelimit.get_ip(request) == "2001:db8::"
 
 
 @pytest.mark.django_db
