@@ -55,8 +55,11 @@ def audit_record(
     client: ServiceClient | None = None,
     target: str = "",
     details: dict | None = None,
+    log: bool = True,
 ) -> AuditEvent:
-    """Append an audit event and log it as one JSON line. Never pass secrets in `details`."""
+    """Append an audit event and log it as one JSON line. Never pass secrets in `details`.
+
+    `log=False`: the caller logs it with `audit_log_line` once its transaction is over."""
     caller = caller or Caller()
     event = AuditEvent.objects.create(
         type=type,
@@ -69,22 +72,31 @@ def audit_record(
         details=details or {},
     )
     metrics.audit_event(type=type, outcome=outcome, details=event.details)
+    if log:
+        audit_log_line(event)
+    return event
+
+
+def audit_log_line(event: AuditEvent) -> None:
+    """The event as one JSON line on the audit log."""
+    if not audit_log.isEnabledFor(logging.INFO):
+        return
+    user, client = event.actor_user, event.actor_client
     audit_log.info(
         json.dumps(
             {
-                "event": type,
-                "outcome": outcome,
+                "event": event.type,
+                "outcome": event.outcome,
                 "at": event.created_at.isoformat(),
                 "user": str(user.public_id) if user else None,
                 "client": client.client_id if client else None,
                 "target": event.target,
-                "ip": caller.ip,
+                "ip": event.ip,
                 "details": event.details,
             },
             default=str,
         )
     )
-    return event
 
 
 def audit_failure(

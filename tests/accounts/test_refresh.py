@@ -122,6 +122,19 @@ def test_refresh_picks_up_role_changes(api, user, login):
     assert claims_of(new["access_token"])["roles"] == ["admin", "user"]
 
 
+def test_refresh_carries_every_role_by_its_exact_name_sorted_as_at_sign_in(api, user, login):
+    from django.contrib.auth.models import Group
+
+    names = ['o\'brien "ops"', "Zeta", "équipe, nord", "user"]
+    user.groups.set([Group.objects.get_or_create(name=name)[0] for name in names])
+    pair = login()
+    new = refresh(api, pair["refresh_token"]).json()
+    assert claims_of(new["access_token"])["roles"] == claims_of(pair["access_token"])["roles"]
+    assert claims_of(new["access_token"])["roles"] == sorted(names)
+    user.groups.clear()
+    assert claims_of(refresh(api, new["refresh_token"]).json()["access_token"])["roles"] == []
+
+
 def test_purge_expired_deletes_dead_sessions_and_keeps_live_ones(api, user, login, capsys):
     login()
     login()

@@ -26,8 +26,8 @@ REDIS_CACHE = {
 # Login: user by email (allauth), email verified, MFA authenticators, role MFA policy, session
 # insert, audit insert, roles.
 LOGIN_QUERIES = 7
-# Refresh: compare-and-swap UPDATE, session with user, audit insert, roles.
-REFRESH_QUERIES = 4
+# Refresh: the compare-and-swap UPDATE, returning the session, its user and roles; audit insert.
+REFRESH_QUERIES = 2
 # client_credentials: the client by id; the grant itself writes nothing.
 CLIENT_CREDENTIALS_QUERIES = 1
 
