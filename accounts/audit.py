@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
 
 from allauth.account.adapter import get_adapter
 from django.core.exceptions import PermissionDenied
+from django.db import connections, router
+from django.db.models.signals import post_save, pre_save
 from django.http import HttpRequest
 
 from accounts import metrics
@@ -61,7 +64,7 @@ def audit_record(
 
     `log=False`: the caller logs it with `audit_log_line` once its transaction is over."""
     caller = caller or Caller()
-    event = AuditEvent.objects.create(
+    event = AuditEvent(
         type=type,
         outcome=outcome,
         actor_user=user,
@@ -71,10 +74,40 @@ def audit_record(
         user_agent=caller.user_agent[:512],
         details=details or {},
     )
+    _insert(event)
     metrics.audit_event(type=type, outcome=outcome, details=event.details)
     if log:
         audit_log_line(event)
     return event
+
+
+def _insert(event: AuditEvent) -> None:
+    """Save a new event: one INSERT from a statement built once, not compiled per event
+    (a third of a refresh's ORM time), where the backend returns the new id; else `save`."""
+    connection = connections[router.db_for_write(AuditEvent)]
+    listened = pre_save.has_listeners(AuditEvent) or post_save.has_listeners(AuditEvent)
+    if listened or not connection.features.can_return_columns_from_insert:
+        event.save(using=connection.alias)
+        return
+    sql, fields = _insert_statement(connection.vendor)
+    params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (pk,) = cursor.fetchone()
+    event.pk = AuditEvent._meta.pk.to_python(pk)
+    event._state.adding, event._state.db = False, connection.alias
+
+
+@functools.cache
+def _insert_statement(vendor: str) -> tuple[str, tuple]:
+    connection = connections[router.db_for_write(AuditEvent)]
+    quote, meta = connection.ops.quote_name, AuditEvent._meta
+    fields = tuple(f for f in meta.concrete_fields if f is not meta.pk)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
 
 
 def audit_log_line(event: AuditEvent) -> None:
