@@ -11,10 +11,18 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts import errors, selectors, tokens
-from accounts.audit import Caller, audit_failure, audit_log_line, audit_record
+from accounts.audit import (
+    Caller,
+    audit_event_insert,
+    audit_event_new,
+    audit_failure,
+    audit_log_line,
+    audit_record,
+    audit_stored,
+)
 from accounts.events import outbox as events
 from accounts.flows.audiences import refresh_grant
-from accounts.flows.session_swap import session_swap
+from accounts.flows.session_swap import session_swap, session_swap_recorded
 from accounts.models import AuthSession, ConsumedToken, ServiceClient, User
 
 # Sent once when a live session is revoked (logout, reuse, admin, deactivation): apps signed
@@ -100,33 +108,35 @@ def session_refresh(
     presented = tokens.opaque.digest(refresh_token)
     successor = tokens.opaque.refresh_token_successor(refresh_token)
     now = timezone.now()
-    # One transaction for the swap and its audit record: one commit (one WAL flush) per
-    # refresh instead of two. Refusals happen after it, so a revocation is never rolled back.
-    event = None
-    with transaction.atomic():
-        swapped = session_swap(
-            sid=sid,
-            presented=presented,
-            successor_digest=tokens.opaque.digest(successor),
-            client=client,
-            ip=caller.ip,
-            now=now,
-        )
-        session, roles = swapped or (None, None)
-        grant = None
-        if session is not None:
-            # Refused inside the transaction: the swap rolls back, the token stays usable.
-            grant = refresh_grant(session=session, resource=resource, scope=scope)
-        if session is not None and session.user.is_active:
-            event = audit_record(
-                type="refresh",
-                caller=caller,
-                user=session.user,
-                client=client,
-                target=str(sid),
-                log=False,
-            )
-    if event is not None:
+    swap = {
+        "sid": sid,
+        "presented": presented,
+        "successor_digest": tokens.opaque.digest(successor),
+        "client": client,
+        "ip": caller.ip,
+        "now": now,
+    }
+    event = audit_event_new(type="refresh", caller=caller, client=client, target=str(sid))
+    # Most refreshes (no resource or scope asked, a session of the default audience): the swap
+    # and its audit record in one statement, its own transaction (PostgreSQL). Anything else
+    # (a repeat, a session of a resource server, SQLite) takes the transaction below.
+    swapped = None if resource or scope else session_swap_recorded(**swap, record=event)
+    session, roles, recorded = swapped or (None, None, False)
+    grant = None
+    if swapped is None:
+        # One transaction for the swap and its audit record: one commit (one WAL flush) per
+        # refresh. Refusals happen after it, so a revocation is never rolled back.
+        with transaction.atomic():
+            session, roles = session_swap(**swap) or (None, None)
+            if session is not None:
+                # Refused inside the transaction: the swap rolls back, the token stays usable.
+                grant = refresh_grant(session=session, resource=resource, scope=scope)
+            if session is not None and session.user.is_active:
+                event.actor_user = session.user
+                audit_event_insert(event)
+                recorded = True
+    if recorded:
+        audit_stored(event)
         audit_log_line(event)  # once committed: not written while the row lock is held
     if session is None:
         session = _refresh_repeated(

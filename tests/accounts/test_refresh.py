@@ -113,6 +113,26 @@ def test_refresh_of_a_deactivated_user_fails_and_ends_the_session(api, user, log
     assert AuthSession.objects.get().state == AuthSession.State.REVOKED
 
 
+def test_each_refresh_is_audited_with_who_where_and_which_session(api, user, login):
+    pair = login()
+    sid = claims_of(pair["access_token"])["sid"]
+    api.post(
+        "/api/auth/refresh",
+        {"refresh_token": pair["refresh_token"]},
+        format="json",
+        HTTP_USER_AGENT="phone/1.0",
+        REMOTE_ADDR="192.0.2.7",
+    )
+    event = AuditEvent.objects.get(type="refresh")
+    assert (event.outcome, event.actor_user, event.actor_client, event.target) == (
+        "success",
+        user,
+        None,
+        sid,
+    )
+    assert (event.ip, event.user_agent, event.details) == ("192.0.2.7", "phone/1.0", {})
+
+
 def test_refresh_picks_up_role_changes(api, user, login):
     from django.contrib.auth.models import Group
 
