@@ -111,6 +111,7 @@ def test_refresh_of_a_deactivated_user_fails_and_ends_the_session(api, user, log
     type(user).objects.filter(pk=user.pk).update(is_active=False)  # bypasses signals on purpose
     assert refresh(api, pair["refresh_token"]).status_code == 400
     assert AuthSession.objects.get().state == AuthSession.State.REVOKED
+    assert not AuditEvent.objects.filter(type="refresh").exists()
 
 
 def test_each_refresh_is_audited_with_who_where_and_which_session(api, user, login):
