@@ -7,14 +7,22 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts import errors, selectors, tokens
-from accounts.audit import Caller, audit_failure, audit_record
+from accounts.audit import (
+    Caller,
+    audit_event_insert,
+    audit_event_new,
+    audit_failure,
+    audit_log_line,
+    audit_record,
+    audit_stored,
+)
 from accounts.events import outbox as events
 from accounts.flows.audiences import refresh_grant
+from accounts.flows.session_swap import session_swap, session_swap_recorded
 from accounts.models import AuthSession, ConsumedToken, ServiceClient, User
 
 # Sent once when a live session is revoked (logout, reuse, admin, deactivation): apps signed
@@ -63,9 +71,14 @@ def session_start(
 
 
 def _session_tokens(
-    *, session: AuthSession, user: User, refresh: str, grant: tokens.Grant
+    *,
+    session: AuthSession,
+    user: User,
+    refresh: str,
+    grant: tokens.Grant,
+    roles: list[str] | None = None,
 ) -> tokens.Tokens:
-    roles = selectors.user_roles(user=user)
+    roles = selectors.user_roles(user=user) if roles is None else roles
     access = tokens.access_token_for_user(user=user, session=session, roles=roles, grant=grant)
     return tokens.Tokens.of(access=access, refresh=refresh)
 
@@ -95,37 +108,36 @@ def session_refresh(
     presented = tokens.opaque.digest(refresh_token)
     successor = tokens.opaque.refresh_token_successor(refresh_token)
     now = timezone.now()
-    # One transaction for the swap and its audit record: one commit (one WAL flush) per
-    # refresh instead of two. Refusals happen after it, so a revocation is never rolled back.
-    with transaction.atomic():
-        # Compare-and-swap in one UPDATE: on PostgreSQL the row lock makes concurrent exchanges
-        # of one token queue behind the first, which then re-check the digest, match nothing,
-        # and are answered as repeats below.
-        swapped = AuthSession.objects.filter(
-            pk=sid,
-            refresh_digest=presented,
-            client=client,
-            state=AuthSession.State.ACTIVE,
-            expires_at__gt=now,
-        ).update(
-            refresh_digest=tokens.opaque.digest(successor),
-            previous_refresh_digest=presented,
-            generation=F("generation") + 1,
-            rotated_at=now,
-            last_used_at=now,
-            ip=caller.ip,
-        )
-        session = (
-            AuthSession.objects.select_related("user", "client").get(pk=sid) if swapped else None
-        )
-        grant = None
-        if session is not None:
-            # Refused inside the transaction: the swap rolls back, the token stays usable.
-            grant = refresh_grant(session=session, resource=resource, scope=scope)
-        if session is not None and session.user.is_active:
-            audit_record(
-                type="refresh", caller=caller, user=session.user, client=client, target=str(sid)
-            )
+    swap = {
+        "sid": sid,
+        "presented": presented,
+        "successor_digest": tokens.opaque.digest(successor),
+        "client": client,
+        "ip": caller.ip,
+        "now": now,
+    }
+    event = audit_event_new(type="refresh", caller=caller, client=client, target=str(sid))
+    # Most refreshes (no resource or scope asked, a session of the default audience): the swap
+    # and its audit record in one statement, its own transaction (PostgreSQL). Anything else
+    # (a repeat, a session of a resource server, SQLite) takes the transaction below.
+    swapped = None if resource or scope else session_swap_recorded(**swap, record=event)
+    session, roles, recorded = swapped or (None, None, False)
+    grant = None
+    if swapped is None:
+        # One transaction for the swap and its audit record: one commit (one WAL flush) per
+        # refresh. Refusals happen after it, so a revocation is never rolled back.
+        with transaction.atomic():
+            session, roles = session_swap(**swap) or (None, None)
+            if session is not None:
+                # Refused inside the transaction: the swap rolls back, the token stays usable.
+                grant = refresh_grant(session=session, resource=resource, scope=scope)
+            if session is not None and session.user.is_active:
+                event.actor_user = session.user
+                audit_event_insert(event)
+                recorded = True
+    if recorded:
+        audit_stored(event)
+        audit_log_line(event)  # once committed: not written while the row lock is held
     if session is None:
         session = _refresh_repeated(
             sid=sid, refresh_token=refresh_token, client=client, caller=caller, now=now
@@ -136,7 +148,7 @@ def session_refresh(
         raise errors.invalid_grant("This account is inactive.")
     grant = grant or refresh_grant(session=session, resource=resource, scope=scope)
     return _session_tokens(
-        session=session, user=user, refresh=successor, grant=grant.with_claims(claims)
+        session=session, user=user, refresh=successor, grant=grant.with_claims(claims), roles=roles
     )
 
 

@@ -165,3 +165,41 @@ def test_audit_events_cannot_be_edited():
     event.type = "y"
     with pytest.raises(ValueError, match="append-only"):
         event.save()
+
+
+def test_an_audit_event_is_stored_exactly_as_recorded_and_stays_append_only(user):
+    from accounts.audit import Caller, audit_record
+
+    caller = Caller(ip="2001:db8::1", user_agent="agent/" + "x" * 600)
+    details = {"reason": 'é "quoted"', "roles": ["a", "b"], "n": 3}
+    event = audit_record(type="probe", caller=caller, user=user, target="t" * 300, details=details)
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.type, stored.outcome, stored.actor_user, stored.actor_client) == (
+        "probe",
+        "success",
+        user,
+        None,
+    )
+    assert (stored.target, stored.ip, stored.details) == ("t" * 255, "2001:db8::1", details)
+    assert stored.user_agent == caller.user_agent[:512] and stored.created_at == event.created_at
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+
+
+def test_a_receiver_of_audit_event_saves_still_hears_every_event(user):
+    from django.db.models.signals import post_save
+
+    from accounts.audit import audit_record
+
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.type, created))
+
+    post_save.connect(receiver, sender=AuditEvent)
+    try:
+        audit_record(type="probe", user=user)
+    finally:
+        post_save.disconnect(receiver, sender=AuditEvent)
+    assert heard == [("probe", True)]
+    assert AuditEvent.objects.filter(type="probe").count() == 1

@@ -111,6 +111,27 @@ def test_refresh_of_a_deactivated_user_fails_and_ends_the_session(api, user, log
     type(user).objects.filter(pk=user.pk).update(is_active=False)  # bypasses signals on purpose
     assert refresh(api, pair["refresh_token"]).status_code == 400
     assert AuthSession.objects.get().state == AuthSession.State.REVOKED
+    assert not AuditEvent.objects.filter(type="refresh").exists()
+
+
+def test_each_refresh_is_audited_with_who_where_and_which_session(api, user, login):
+    pair = login()
+    sid = claims_of(pair["access_token"])["sid"]
+    api.post(
+        "/api/auth/refresh",
+        {"refresh_token": pair["refresh_token"]},
+        format="json",
+        HTTP_USER_AGENT="phone/1.0",
+        REMOTE_ADDR="192.0.2.7",
+    )
+    event = AuditEvent.objects.get(type="refresh")
+    assert (event.outcome, event.actor_user, event.actor_client, event.target) == (
+        "success",
+        user,
+        None,
+        sid,
+    )
+    assert (event.ip, event.user_agent, event.details) == ("192.0.2.7", "phone/1.0", {})
 
 
 def test_refresh_picks_up_role_changes(api, user, login):
@@ -120,6 +141,19 @@ def test_refresh_picks_up_role_changes(api, user, login):
     user.groups.add(Group.objects.get(name="admin"))
     new = refresh(api, pair["refresh_token"]).json()
     assert claims_of(new["access_token"])["roles"] == ["admin", "user"]
+
+
+def test_refresh_carries_every_role_by_its_exact_name_sorted_as_at_sign_in(api, user, login):
+    from django.contrib.auth.models import Group
+
+    names = ['o\'brien "ops"', "Zeta", "équipe, nord", "user"]
+    user.groups.set([Group.objects.get_or_create(name=name)[0] for name in names])
+    pair = login()
+    new = refresh(api, pair["refresh_token"]).json()
+    assert claims_of(new["access_token"])["roles"] == claims_of(pair["access_token"])["roles"]
+    assert claims_of(new["access_token"])["roles"] == sorted(names)
+    user.groups.clear()
+    assert claims_of(refresh(api, new["refresh_token"]).json()["access_token"])["roles"] == []
 
 
 def test_purge_expired_deletes_dead_sessions_and_keeps_live_ones(api, user, login, capsys):

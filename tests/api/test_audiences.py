@@ -136,6 +136,21 @@ def test_a_refresh_keeps_its_sessions_audience_and_may_not_widen_it(api, user, o
     assert claims_of(kept.json()["access_token"])["scope"] == "orders:read orders:write"
 
 
+def test_a_refresh_refused_because_its_resource_server_is_gone_leaves_the_token_usable(
+    api, user, orders
+):
+    pair = password_grant(api, user, resource="orders").json()
+    ResourceServer.objects.filter(identifier="orders").delete()
+    again = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+    gone = form(api, TOKEN, again)
+    assert gone.status_code == 400 and gone.json()["error"] == "invalid_grant"
+    resource_server_create(identifier="orders", scopes=["orders:read", "orders:write"])
+    back = form(api, TOKEN, again)
+    assert back.status_code == 200, back.content  # the refusal did not spend the token
+    assert claims_of(back.json()["access_token"])["aud"] == "orders"
+    assert AuthSession.objects.get().generation == 1
+
+
 def test_an_audience_may_pin_its_signing_algorithm(api, user):
     resource_server_create(identifier="legacy", scopes=[], algorithm="ES256")
     assert SigningKey.objects.filter(algorithm="ES256").exists()
