@@ -37,10 +37,12 @@ def session_start(
     caller: Caller,
     client: ServiceClient | None = None,
     grant: tokens.Grant | None = None,
+    roles: list[str] | None = None,
 ) -> tokens.Tokens:
     """Open a session (a refresh-token family) for an authenticated user; return the pair.
 
-    The session keeps its grant (audience, scopes): refreshes continue it, never widen it."""
+    The session keeps its grant (audience, scopes): refreshes continue it, never widen it.
+    `roles`: the user's, when the caller has just read them (else they are read here)."""
     grant = grant or tokens.Grant(tokens.default_audience())
     now, sid = timezone.now(), uuid.uuid4()
     refresh = tokens.opaque.refresh_token_new(sid)
@@ -67,7 +69,7 @@ def session_start(
             target=str(session.pk),
             details={"method": method, "channel": caller.channel},
         )
-    return _session_tokens(session=session, user=user, refresh=refresh, grant=grant)
+    return _session_tokens(session=session, user=user, refresh=refresh, grant=grant, roles=roles)
 
 
 def _session_tokens(

@@ -19,11 +19,14 @@ def separately(user) -> SignInFacts:
         email_verified=selectors.user_email_verified(user=user),
         factor_types=mfa.user_factor_types(user=user),
         requires_mfa=mfa.user_requires_mfa(user=user),
+        roles=selectors.user_roles(user=user),
     )
 
 
 def test_a_plain_verified_user(user):
-    assert user_sign_in_facts(user=user) == separately(user) == SignInFacts(True, [], False)
+    assert (
+        user_sign_in_facts(user=user) == separately(user) == SignInFacts(True, [], False, ["user"])
+    )
 
 
 def test_an_unverified_address_or_only_another_verified_one(make_user):
@@ -43,7 +46,11 @@ def test_factors_in_display_order_and_a_role_requiring_mfa(user, make_user):
     assert facts == separately(user)
     assert facts.factor_types == ["totp", "webauthn", "recovery_codes"] and facts.requires_mfa
     other = make_user("bob@example.com")
-    assert user_sign_in_facts(user=other) == separately(other) == SignInFacts(True, [], False)
+    assert (
+        user_sign_in_facts(user=other)
+        == separately(other)
+        == SignInFacts(True, [], False, ["user"])
+    )
 
 
 def test_a_role_whose_policy_does_not_require_mfa(user):
