@@ -57,12 +57,21 @@ class ClientAuthentication(authentication.BaseAuthentication):
         else:
             return None
         client = service_client_authenticate(
-            client_id=client_id, client_secret=client_secret, caller=caller_of(request)
+            client_id=client_id,
+            client_secret=client_secret,
+            caller=caller_of(request),
+            recent=grant_of(request) == "client_credentials",
         )
         return client, None
 
     def authenticate_header(self, request) -> str:
         return 'Basic realm="warden"'
+
+
+def grant_of(request) -> str | None:
+    """The body's grant_type, if it names one (the token endpoint's)."""
+    grant = request.data.get("grant_type") if hasattr(request.data, "get") else None
+    return grant if isinstance(grant, str) else None
 
 
 def assertion_audiences(request) -> list[str]:
@@ -103,8 +112,7 @@ class PublicClientAuthentication(authentication.BaseAuthentication):
     )
 
     def applies(self, request) -> bool:
-        grant = request.data.get("grant_type") if hasattr(request.data, "get") else None
-        return grant in self.grants
+        return grant_of(request) in self.grants
 
     def authenticate(self, request):
         data = validated(ClientAuthInput, request.data)
