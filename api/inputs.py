@@ -43,10 +43,13 @@ def _description(errors_by_field) -> str:
     name, problems = next(iter(errors_by_field.items()))
     if name == "non_field_errors":
         return "The body must be a JSON object or a form."
+    nested = isinstance(problems, dict)  # a list item's or a member's: {index or key: [...]}
+    while isinstance(problems, dict):
+        problems = next(iter(problems.values()), [])
     codes = {getattr(problem, "code", "") for problem in problems}
-    if "required" in codes or "null" in codes or "blank" in codes:
+    if not nested and ("required" in codes or "null" in codes or "blank" in codes):
         return f"The {name!r} parameter is required."
-    return f"The {name!r} parameter is invalid: {problems[0]}"
+    return f"The {name!r} parameter is invalid: {problems[0] if problems else ''}"
 
 
 def validated(serializer: type[serializers.Serializer], data) -> dict:

@@ -121,3 +121,19 @@ def test_a_serializer_with_its_own_validation_is_left_to_drf():
 
     assert inputs._plain_fields(Checked) is None
     assert answer(Checked, {"name": "x"}).startswith("invalid_request: The 'name' parameter")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"ack": ["ok", "x" * 65]}, {"ack": [""]}, {"setErrs": {"jti": 3}}],
+    ids=["second-item-too-long", "blank-item", "member-not-an-object"],
+)
+def test_a_bad_item_of_a_list_or_member_of_an_object_is_named_not_a_500(body):
+    from api.ssf import PollInput
+
+    with pytest.raises(errors.AuthError) as refused:
+        validated(PollInput, body)
+    name = next(iter(body))
+    assert refused.value.error == "invalid_request"
+    assert refused.value.description.startswith(f"The {name!r} parameter is invalid: ")
+    assert "ErrorDetail" not in refused.value.description
