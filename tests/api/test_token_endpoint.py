@@ -266,3 +266,10 @@ def test_client_credentials_works_out_the_caller_once_and_audits_with_it(
     assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"
     assert AuditEvent.objects.get(type="grant_not_registered").ip == "127.0.0.1"
     assert len(seen) == 2
+
+
+def test_a_grant_type_that_is_not_a_string_is_invalid_request_even_with_a_client_id(api, db):
+    # The public-client check read grant_type before its validation (a list: a 500).
+    body = {"grant_type": ["authorization_code"], "client_id": "app"}
+    response = api.post("/api/auth/token", body, format="json")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
