@@ -70,6 +70,7 @@ def test_a_client_asking_again_is_not_read_again_and_gets_a_fresh_token(api, ser
         one.keys() == two.keys() >= {"sub", "client_id", "scope", "aud", "jti", "iat", "exp", "iss"}
     )
     assert two["sub"] == two["client_id"] == client.client_id
+    assert jwt.get_unverified_header(second["access_token"])["typ"] == "at+jwt"
 
 
 def test_rows_are_not_remembered_without_a_shared_cache(api, service_client, settings):
