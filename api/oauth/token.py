@@ -20,8 +20,9 @@ from api.client_auth import (
     PublicClientAuthentication,
     client_of,
     client_required,
+    request_caller,
 )
-from api.common import GRANT_ERRORS, NoStoreApi, TokenOutput, caller_of, login_response
+from api.common import GRANT_ERRORS, NoStoreApi, TokenOutput, login_response
 from api.inputs import ClientAuthInput, Param, validated
 from api.oidc.grants import GRANT_HANDLERS, AuthorizationCodeGrantInput, DeviceCodeGrantInput
 
@@ -105,7 +106,7 @@ class TokenApi(NoStoreApi):
         grant = validated(GrantInput, request.data)["grant_type"]
         if grant not in GRANTS:
             raise errors.AuthError("unsupported_grant_type", f"Unsupported grant_type {grant!r}.")
-        data, caller = validated(GRANTS[grant], request.data), caller_of(request)
+        data, caller = validated(GRANTS[grant], request.data), request_caller(request)
         if grant in GRANT_HANDLERS:
             return Response(GRANT_HANDLERS[grant](request, data, caller))
         if grant == "password":

@@ -29,8 +29,10 @@ LOGIN_QUERIES = 4
 # Refresh: the compare-and-swap UPDATE, returning the session, its user and roles, and the
 # audit insert; on PostgreSQL one statement (a data-modifying CTE), its own transaction.
 REFRESH_QUERIES = 2
-# client_credentials: the client by id; the grant itself writes nothing.
+# client_credentials: the client by id; the grant itself writes nothing. Asked again within
+# RECENT_SECONDS (accounts/flows/clients.py), with a shared cache: nothing.
 CLIENT_CREDENTIALS_QUERIES = 1
+CLIENT_CREDENTIALS_AGAIN_QUERIES = 0
 
 
 @pytest.fixture
@@ -164,6 +166,12 @@ def test_client_credentials_runs_a_fixed_small_number_of_queries(shared_cache, a
             HTTP_AUTHORIZATION=basic(client.client_id, secret),
         )
 
-    grant()
+    from accounts.flows.clients import recent_clients
+
+    grant()  # warms the key ring
+    grant()  # and loads the revoked set, which says the remembered row's client is live
+    recent_clients.clear()
     sql = queries_of(grant)
     assert len(sql) == CLIENT_CREDENTIALS_QUERIES, "\n".join(sql)
+    sql = queries_of(grant)
+    assert len(sql) == CLIENT_CREDENTIALS_AGAIN_QUERIES, "\n".join(sql)

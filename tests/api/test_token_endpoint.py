@@ -240,3 +240,36 @@ def test_session_issued_to_a_client_refreshes_only_with_that_client(api, user, s
         HTTP_AUTHORIZATION=basic(client.client_id, secret),
     )
     assert owner.status_code == 200, "a refused foreign refresh must not burn the session"
+
+
+def test_client_credentials_works_out_the_caller_once_and_audits_with_it(
+    api, service_client, monkeypatch
+):
+    from accounts.audit import Caller
+    from accounts.flows.oidc.clients import oidc_client_create
+    from accounts.models import AuditEvent
+
+    seen = []
+    of = Caller.of.__func__
+    monkeypatch.setattr(Caller, "of", classmethod(lambda cls, r: seen.append(r) or of(cls, r)))
+    client, secret = service_client
+    auth = {"HTTP_AUTHORIZATION": basic(client.client_id, secret)}
+    assert (
+        form(api, "/api/auth/token", {"grant_type": "client_credentials"}, **auth).status_code
+        == 200
+    )
+    assert len(seen) == 1
+    # An OpenID app not registered for the grant: refused, audited with the same caller.
+    app, app_secret = oidc_client_create(name="Web", redirect_uris=["https://app.example/cb"])
+    auth = {"HTTP_AUTHORIZATION": basic(app.client_id, app_secret)}
+    refused = form(api, "/api/auth/token", {"grant_type": "client_credentials"}, **auth)
+    assert refused.status_code == 400 and refused.json()["error"] == "unauthorized_client"
+    assert AuditEvent.objects.get(type="grant_not_registered").ip == "127.0.0.1"
+    assert len(seen) == 2
+
+
+def test_a_grant_type_that_is_not_a_string_is_invalid_request_even_with_a_client_id(api, db):
+    # The public-client check read grant_type before its validation (a list: a 500).
+    body = {"grant_type": ["authorization_code"], "client_id": "app"}
+    response = api.post("/api/auth/token", body, format="json")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
