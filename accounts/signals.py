@@ -14,7 +14,7 @@ from django.dispatch import receiver
 
 from accounts import allauth_compat, tokens
 from accounts.audit import Caller, audit_record
-from accounts.flows import google, sessions, users
+from accounts.flows import clients, google, sessions, users
 from accounts.models import AuditEvent, AuthSession, ServiceClient, User
 
 
@@ -66,6 +66,12 @@ def end_deleted_session(sender, instance: AuthSession, **kwargs) -> None:
 @receiver(pre_delete, sender=ServiceClient)
 def end_deleted_client(sender, instance: ServiceClient, **kwargs) -> None:
     tokens.mark_client_state(instance.client_id, live=False, deleted=True)
+
+
+# However a client is saved (the admin, a shell), this process stops reusing its old row at once.
+@receiver(post_save, sender=ServiceClient)
+def forget_saved_client(sender, instance: ServiceClient, **kwargs) -> None:
+    clients.recent_clients.forget(instance.client_id)
 
 
 # --- Audit of changes made through allauth's pages or the admin ---------------------------------

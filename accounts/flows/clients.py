@@ -64,8 +64,7 @@ def service_client_rotate_secret(*, client: ServiceClient, actor: User | None = 
     secret = tokens.new_secret()
     client.secret_hash = tokens.secret_digest(secret)
     client.secret_rotated_at = timezone.now()
-    client.save(update_fields=["secret_hash", "secret_rotated_at"])
-    recent_clients.forget(client.client_id)
+    client.save(update_fields=["secret_hash", "secret_rotated_at"])  # forgets the row (signals)
     audit_record(type="client_secret_rotated", user=actor, client=client, target=client.client_id)
     return secret
 
@@ -74,7 +73,7 @@ def service_client_rotate_secret(*, client: ServiceClient, actor: User | None = 
 def service_client_set_active(*, client: ServiceClient, active: bool) -> None:
     ServiceClient.objects.filter(pk=client.pk).update(is_active=active)
     client.is_active = active
-    recent_clients.forget(client.client_id)  # the admin's save of scopes and audiences too
+    recent_clients.forget(client.client_id)  # an update() sends no post_save (accounts.signals)
     tokens.mark_client_state(client.client_id, live=active)
     events.service_client_active_changed(client=client, active=active)
 
