@@ -57,11 +57,11 @@ def seed() -> dict:
         low, high = cursor.fetchone()
         cursor.execute(
             """
-            INSERT INTO accounts_authsession (id, user_id, method, state, created_at,
-                last_used_at, expires_at, ip, user_agent, refresh_digest,
+            INSERT INTO accounts_authsession (id, user_id, method, audience, scope, state,
+                created_at, last_used_at, expires_at, ip, user_agent, refresh_digest,
                 previous_refresh_digest, generation, rotated_at, revoked_at, revoke_reason)
             SELECT gen_random_uuid(), %(low)s + (n::bigint * 7919) %% (%(high)s - %(low)s + 1),
-                'password',
+                'password', '', '',
                 CASE WHEN n %% 100 < 3 THEN 'revoked' ELSE 'active' END,
                 now() - interval '31 days', now() - (n %% 720) * interval '1 hour',
                 CASE WHEN n %% 100 BETWEEN 3 AND 5
