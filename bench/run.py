@@ -4,7 +4,8 @@ Both projects are migrated, wiped and seeded (their databases are the bench's ow
 round trips per request are counted in process (bench/roundtrips.py); then the bare view and
 Warden's verify run under each server in BENCH_COMPARE (2 processes each); then every endpoint
 runs with Warden under BENCH_SERVER and the reference under BENCH_REFERENCE_SERVER (gunicorn
-sync, as a vanilla project runs), each for BENCH_SECONDS; then sessions are logged out one at a
+sync, as a vanilla project runs), each for BENCH_SECONDS after BENCH_WARMUP_SECONDS of the same
+request (not counted); then sessions are logged out one at a
 time to time the SDK's refusal; with BENCH_SCALE=1, Warden's rows run again over 1,000,000
 sessions. Prints the tables and the targets held or missed, and writes
 bench/results/results.json and results.png. Settings come from the environment (CONFIG
@@ -61,6 +62,10 @@ CONFIG = {
     # Servers compared on the bare view and verify before the main rows ("none": skip).
     "compare": env_list("BENCH_COMPARE", ",".join(SERVER_NAMES)),
     "scale": env_int("BENCH_SCALE", 0),
+    # Seconds of the same request before each measured run, not counted: a process's first
+    # requests load its URL table, keys and revoked set, which put a start-up tail on p99.
+    # Rows of single-use items (refresh tokens) get none: their pool would be spent twice.
+    "warmup": env_int("BENCH_WARMUP_SECONDS", 2),
     "port": env_int("BENCH_PORT", 18700),
     "database_url": os.environ.get("BENCH_DATABASE_URL")
     or "postgres://postgres@127.0.0.1:5432/warden_bench",
@@ -391,7 +396,15 @@ def peak_rss_mb(pid: int) -> float | None:
 # --- Load ---------------------------------------------------------------------------------------
 
 
-def wrk(project: str, request: dict) -> dict:
+def measured(project: str, request: dict) -> dict:
+    """wrk's figures for `request`, after a warm-up of the same request (CONFIG["warmup"])."""
+    if CONFIG["warmup"] and request.get("BENCH_POOL_ONCE") != "1":
+        wrk(project, request, seconds=CONFIG["warmup"])
+    return wrk(project, request)
+
+
+def wrk(project: str, request: dict, *, seconds: int = 0) -> dict:
+    seconds = seconds or CONFIG["seconds"]
     env = {**os.environ, "BENCH_THREADS": str(CONFIG["wrk_threads"]), **request}
     command = [
         "wrk",
@@ -400,16 +413,14 @@ def wrk(project: str, request: dict) -> dict:
         "-c",
         str(CONFIG["connections"]),
         "-d",
-        f"{CONFIG['seconds']}s",
+        f"{seconds}s",
         "--timeout",
         "10s",
         "-s",
         str(BENCH / "load.lua"),
         f"http://127.0.0.1:{port_of(project)}",
     ]
-    out = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=CONFIG["seconds"] + 60
-    )
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
     line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if line is None:
         raise SystemExit(f"wrk gave no result:\n{out.stdout}\n{out.stderr}")
@@ -563,7 +574,7 @@ def compare_servers(warden_seed: dict, ref_seed: dict) -> list[dict]:
         try:
             for instance, name, request in runs:
                 time.sleep(1)
-                result = wrk(instance, request)
+                result = measured(instance, request)
                 rows.append({"server": server, "endpoint": name, **result})
                 print(f"  {server:<17} {name:<8} {result['rps']:>9.1f} req/s", flush=True)
         finally:
@@ -675,7 +686,7 @@ def run_rows(runs, label: str = "") -> list[dict]:
     rows = []
     for instance, name, request in runs:
         time.sleep(1)
-        result = wrk(instance, request)
+        result = measured(instance, request)
         rows.append({"project": instance, "endpoint": name, **result})
         print(f"  {label}{instance:<10} {name:<19} {result['rps']:>9.1f} req/s", flush=True)
         if result["pool_exhausted"]:
