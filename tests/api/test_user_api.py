@@ -138,3 +138,16 @@ def test_openapi_schema_and_docs_are_served(api, db):
     docs = api.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
     assert b"cdn" not in docs.content.lower()
+
+
+def test_me_without_connected_accounts_reads_the_roles_in_one_query(api, user, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user.groups.add(Group.objects.create(name="billing"))
+    token = login()["access_token"]
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/auth/me", **bearer(token)).json()
+    assert body["roles"] == ["billing", "user"] and body["connected_accounts"] == []
+    profile = [q["sql"] for q in queries if "auth_group" in q["sql"] or "socialaccount" in q["sql"]]
+    assert len(profile) == 1, profile
