@@ -49,26 +49,10 @@ class Caller:
         return "api" if api else "web"
 
 
-def audit_record(
-    *,
-    type: str,
-    caller: Caller | None = None,
-    outcome: str = AuditEvent.Outcome.SUCCESS,
-    user: User | None = None,
-    client: ServiceClient | None = None,
-    target: str = "",
-    details: dict | None = None,
-) -> AuditEvent:
-    """Append an audit event and log it as one JSON line. Never pass secrets in `details`."""
-    event = audit_event_new(
-        type=type,
-        caller=caller,
-        outcome=outcome,
-        user=user,
-        client=client,
-        target=target,
-        details=details,
-    )
+def audit_record(**fields) -> AuditEvent:
+    """Append an audit event (the keyword arguments of `audit_event_new`) and log it as one
+    JSON line. Never pass secrets in `details`."""
+    event = audit_event_new(**fields)
     audit_event_insert(event)
     audit_stored(event)
     audit_log_line(event)
