@@ -101,8 +101,7 @@ class _Recent:
         if entry is None or time.monotonic() > entry[0]:
             return None
         client = entry[1]
-        state = tokens.revocation.access_token_state(sid=None, client_id=client_id, jti="", exp=0)
-        return client if state is None else None
+        return client if tokens.revocation.client_is_live(client_id) else None
 
     def mark(self) -> int:
         return self._forgotten

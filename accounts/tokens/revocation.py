@@ -208,6 +208,14 @@ def _in_process() -> bool:
     return revocation_bus.wanted() or backend.endswith("LocMemCache")
 
 
+def client_is_live(client_id: str) -> bool:
+    """Whether a service client is neither deactivated nor deleted, as a check of one of its
+    tokens would answer (in process with Redis, else one query)."""
+    if _in_process() and revoked.current():
+        return revoked.reason(sid=None, client_id=client_id, jti="") is None
+    return ServiceClient.objects.filter(client_id=client_id, is_active=True).exists()
+
+
 def access_token_state(
     *, sid: str | None, client_id: str | None, jti: str, exp: int, actors: tuple[str, ...] = ()
 ) -> str | None:
